@@ -1,0 +1,80 @@
+"""Structured log events (SPEC section 5): structlog set-up, done once, and the event names.
+
+Every event is one JSON object per line with `timestamp`, `level`, `event` and keyword fields.
+A last processor scrubs job secrets (tokens, customer names, addresses) from every value, so a
+careless field can never leak them.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import IO, Any, Iterable
+
+import structlog
+
+RECONCILE_START = "reconcile.start"
+VALIDATION_FAILED = "validation.failed"
+ACTION_APPLIED = "action.applied"
+ACTION_FAILED = "action.failed"
+INVALIDATION_CREATED = "invalidation.created"
+DRIFT_DETECTED = "drift.detected"
+DRIFT_RESOLVED = "drift.resolved"
+RECONCILE_DONE = "reconcile.done"
+
+_secrets: frozenset[str] = frozenset()
+
+
+def register_secrets(values: Iterable[str]) -> None:
+    """Remember strings (tokens, names, addresses) that must never appear in a log line."""
+    global _secrets
+    _secrets = _secrets | frozenset(v for v in values if v and len(v) >= 3)
+
+
+def redact(text: str) -> str:
+    for secret in _secrets:
+        if secret in text:
+            text = text.replace(secret, "[redacted]")
+    return text
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: _scrub(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_scrub(v) for v in value]
+    return value
+
+
+def _scrub_processor(_logger: Any, _name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    if not _secrets:
+        return event_dict
+    return {k: _scrub(v) for k, v in event_dict.items()}
+
+
+def configure(log_format: str = "json", stream: IO[str] | None = None) -> None:
+    """Set structlog up once for this process: JSON (or console) lines on `stream`."""
+    out = stream if stream is not None else sys.stdout
+    renderer: Any
+    if log_format == "console":
+        renderer = structlog.dev.ConsoleRenderer(colors=out.isatty())
+    else:
+        renderer = structlog.processors.JSONRenderer(sort_keys=False)
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp"),
+            _scrub_processor,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG),
+        logger_factory=structlog.PrintLoggerFactory(out),
+        cache_logger_on_first_use=False,
+    )
+
+
+def log() -> Any:
+    return structlog.get_logger()

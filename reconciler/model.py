@@ -1,0 +1,177 @@
+"""Typed, immutable desired and live state. Everything after the loader and the reader speaks these.
+
+Resource ids follow SPEC section 3: `function/<name>`, `release/<name>`, `jobs/<bucket>/<key>`,
+`invalidation/<distribution logical name>`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+Invalidate = Mapping[str, tuple[str, ...]]
+"""Distribution logical name -> paths to invalidate when the resource changes."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a document came from, for `FILE:LINE` messages."""
+
+    file: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+
+@dataclass(frozen=True)
+class JobsTarget:
+    bucket: str
+    key: str
+    invalidate: Invalidate = field(default_factory=dict)
+
+    @property
+    def resource(self) -> str:
+        return jobs_resource(self.bucket, self.key)
+
+
+@dataclass(frozen=True)
+class Site:
+    name: str
+    region: str
+    distributions: Mapping[str, str]
+    jobs: JobsTarget | None = None
+    source: Source = Source("")
+
+
+@dataclass(frozen=True)
+class Release:
+    name: str
+    parameter: str
+    version: str
+    bucket: str
+    prefix: str = ""
+    require: tuple[str, ...] = ("index.html",)
+    invalidate: Invalidate = field(default_factory=dict)
+    source: Source = Source("")
+
+    @property
+    def resource(self) -> str:
+        return f"release/{self.name}"
+
+    @property
+    def folder(self) -> str:
+        """S3 key prefix of this version's files."""
+        return f"{self.prefix}{self.version}/"
+
+    def required_keys(self) -> tuple[str, ...]:
+        return tuple(self.folder + r.lstrip("/") for r in self.require)
+
+
+@dataclass(frozen=True)
+class FunctionTest:
+    name: str
+    event: Mapping[str, Any]
+    """The full viewer-request event (already completed from the shorthand)."""
+    expect: Mapping[str, Any]
+    source: Source = Source("")
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str
+    runtime: str
+    code: bytes
+    code_path: str
+    comment: str = ""
+    invalidate: Invalidate = field(default_factory=dict)
+    tests: tuple[FunctionTest, ...] = ()
+    source: Source = Source("")
+
+    @property
+    def resource(self) -> str:
+        return f"function/{self.name}"
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    token: str
+    document: Mapping[str, Any]
+    """The published JSON object of this job (no `kind`; dates as ISO strings)."""
+    source: Source = Source("")
+
+
+@dataclass(frozen=True)
+class Desired:
+    root: Path
+    site: Site
+    releases: tuple[Release, ...] = ()
+    functions: tuple[Function, ...] = ()
+    jobs: tuple[Job, ...] = ()
+
+    def jobs_document(self) -> dict[str, Any]:
+        """The object published as jobs.json: every job sorted by id."""
+        return {"jobs": [dict(j.document) for j in sorted(self.jobs, key=lambda j: j.id)]}
+
+    def distribution_id(self, logical: str) -> str:
+        return self.site.distributions[logical]
+
+
+@dataclass(frozen=True)
+class FunctionStage:
+    """One stage (DEVELOPMENT or LIVE) of a CloudFront function as read."""
+
+    etag: str
+    code: bytes
+    runtime: str
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class LiveFunction:
+    name: str
+    development: FunctionStage | None = None
+    live: FunctionStage | None = None
+
+
+@dataclass(frozen=True)
+class LiveObject:
+    """The jobs object as read: `document` is the parsed JSON, None when absent or unparsable."""
+
+    bucket: str
+    key: str
+    exists: bool
+    etag: str | None = None
+    document: Any = None
+
+
+@dataclass(frozen=True)
+class Live:
+    functions: Mapping[str, LiveFunction] = field(default_factory=dict)
+    """Function name -> what exists; a missing name means the function does not exist."""
+    parameters: Mapping[str, str | None] = field(default_factory=dict)
+    """SSM parameter name -> value (None when it does not exist)."""
+    jobs: LiveObject | None = None
+
+
+def jobs_resource(bucket: str, key: str) -> str:
+    return f"jobs/{bucket}/{key}"
+
+
+def invalidation_resource(distribution: str) -> str:
+    return f"invalidation/{distribution}"
+
+
+def canonical_json(value: Any) -> bytes:
+    """Stable bytes for a JSON value: sorted keys, no whitespace, UTF-8."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def digest(value: Any) -> str:
+    """Short content digest used by drift baselines and plan comparisons."""
+    data = value if isinstance(value, bytes) else canonical_json(value)
+    return hashlib.sha256(data).hexdigest()[:16]
