@@ -94,13 +94,13 @@ def _validate(args: argparse.Namespace, s: Settings) -> int:
 
 
 def _plan(args: argparse.Namespace, s: Settings) -> int:
-    from reconciler.commands import plan
+    from reconciler.operations import plan
 
     return plan(s, "json" if args.json else "markdown" if args.markdown else "text")
 
 
 def _apply(args: argparse.Namespace, s: Settings) -> int:
-    from reconciler.commands import apply
+    from reconciler.operations import apply
 
     return apply(s)
 
@@ -124,7 +124,7 @@ def _new_job(args: argparse.Namespace, s: Settings) -> int:
 
 
 def _status(args: argparse.Namespace, s: Settings) -> int:
-    from reconciler.commands import status
+    from reconciler.operations import status
 
     return status(s, as_json=args.json)
 

@@ -1,0 +1,129 @@
+"""The one reader: everything the planner compares, in one pass with the fewest requests.
+
+SSM GetParameters in batches of 10; per function DescribeFunction(LIVE) and GetFunction only
+when the ETag is new to this process; DEVELOPMENT only when LIVE differs from desired; one
+conditional GetObject for the jobs object. A `ReadCache` kept across reconciles makes the
+steady state one request per resource kind.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.aws.errors import is_not_found, is_not_modified, translate
+from reconciler.aws.session import Clients
+from reconciler.model import Desired, FunctionStage, Live, LiveFunction, LiveObject
+from reconciler.planning import stage_equals
+
+DEVELOPMENT, LIVE = "DEVELOPMENT", "LIVE"
+
+
+@dataclass
+class ReadCache:
+    """Bodies already fetched, keyed by ETag: function code per (name, stage), the jobs object."""
+
+    code: dict[tuple[str, str, str], bytes] = field(default_factory=dict)
+    objects: dict[tuple[str, str], tuple[str, Any]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def read(clients: Clients, desired: Desired, cache: ReadCache | None = None) -> Live:
+    """The live state of every resource `desired` declares."""
+    cache = cache or ReadCache()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        params = pool.submit(read_parameters, clients, [r.parameter for r in desired.releases])
+        jobs = pool.submit(read_jobs, clients, desired, cache) if desired.site.jobs else None
+        functions = {
+            f.name: pool.submit(read_function, clients, f, cache) for f in desired.functions
+        }
+        return Live(
+            functions={name: fut.result() for name, fut in functions.items() if fut.result() is not None},
+            parameters=params.result(),
+            jobs=jobs.result() if jobs else None,
+        )
+
+
+def read_parameters(clients: Clients, names: list[str]) -> dict[str, str | None]:
+    values: dict[str, str | None] = {name: None for name in names}
+    unique = sorted(set(names))
+    for start in range(0, len(unique), 10):
+        batch = unique[start : start + 10]
+        try:
+            answer = clients.ssm.get_parameters(Names=batch)
+        except Exception as exc:
+            raise translate(exc, "ssm:GetParameters") from exc
+        for p in answer.get("Parameters", []):
+            values[p["Name"]] = p["Value"]
+    return values
+
+
+def read_function(clients: Clients, function: Any, cache: ReadCache) -> LiveFunction | None:
+    live = read_stage(clients, function.name, LIVE, cache)
+    if stage_equals(function, live):
+        return LiveFunction(function.name, None, live)  # LIVE is right: DEVELOPMENT does not matter
+    development = read_stage(clients, function.name, DEVELOPMENT, cache)
+    if development is None and live is None:
+        return None
+    return LiveFunction(function.name, development, live)
+
+
+def read_stage(clients: Clients, name: str, stage: str, cache: ReadCache) -> FunctionStage | None:
+    """One stage: DescribeFunction for ETag and config, GetFunction only for an ETag not cached."""
+    try:
+        described = clients.cloudfront.describe_function(Name=name, Stage=stage)
+    except Exception as exc:
+        if is_not_found(exc):
+            return None
+        raise translate(exc, f"function/{name}") from exc
+    etag = described["ETag"]
+    config = described["FunctionSummary"]["FunctionConfig"]
+    key = (name, stage, etag)
+    with cache.lock:
+        code = cache.code.get(key)
+    if code is None:
+        try:
+            got = clients.cloudfront.get_function(Name=name, Stage=stage)
+        except Exception as exc:
+            if is_not_found(exc):
+                return None
+            raise translate(exc, f"function/{name}") from exc
+        code = got["FunctionCode"].read()
+        if got.get("ETag") == etag:
+            with cache.lock:
+                cache.code = {k: v for k, v in cache.code.items() if k[:2] != (name, stage)}
+                cache.code[key] = code
+    return FunctionStage(etag, code, config.get("Runtime", ""), config.get("Comment", "") or "")
+
+
+def read_jobs(clients: Clients, desired: Desired, cache: ReadCache) -> LiveObject:
+    target = desired.site.jobs
+    assert target is not None
+    where = (target.bucket, target.key)
+    with cache.lock:
+        cached = cache.objects.get(where)
+    kwargs: dict[str, Any] = {"Bucket": target.bucket, "Key": target.key}
+    if cached:
+        kwargs["IfNoneMatch"] = cached[0]
+    try:
+        got = clients.s3.get_object(**kwargs)
+    except Exception as exc:
+        if cached and is_not_modified(exc):
+            return LiveObject(target.bucket, target.key, True, cached[0], cached[1])
+        if is_not_found(exc):
+            with cache.lock:
+                cache.objects.pop(where, None)
+            return LiveObject(target.bucket, target.key, False)
+        raise translate(exc, target.resource) from exc
+    body = got["Body"].read()
+    try:
+        document = json.loads(body)
+    except ValueError:
+        document = None
+    etag = got["ETag"]
+    with cache.lock:
+        cache.objects[where] = (etag, document)
+    return LiveObject(target.bucket, target.key, True, etag, document)

@@ -1,0 +1,51 @@
+"""Drift versus change, decided from a per-resource baseline (pure; the state file holds it).
+
+A baseline is recorded whenever a reconcile sees a resource's live state equal to its desired
+state (after applying it, or found in sync). Later, live differing while the desired digest is
+still the baseline's is drift: someone changed live behind git's back. Anything else that
+differs (desired changed, or never seen in sync) is a change to apply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from reconciler.planning import Observation
+
+IN_SYNC, DRIFT, CHANGE = "in_sync", "drift", "change"
+
+
+@dataclass(frozen=True)
+class Baseline:
+    desired: str
+    live: str | None
+
+
+def classify(baselines: Mapping[str, Baseline], observations: Mapping[str, Observation]) -> dict[str, str]:
+    """Per resource: in_sync, drift (desired unchanged since last seen in sync) or change."""
+    verdicts = {}
+    for resource, seen in observations.items():
+        base = baselines.get(resource)
+        if seen.in_sync:
+            verdicts[resource] = IN_SYNC
+        elif base is not None and base.desired == seen.desired and base.live != seen.live:
+            verdicts[resource] = DRIFT
+        else:
+            verdicts[resource] = CHANGE
+    return verdicts
+
+
+def should_log(record: Mapping[str, Any] | None, live_digest: str | None, now: float, repeat: float) -> bool:
+    """Log `drift.detected` once per distinct drifted live state, again after `repeat` seconds."""
+    if record is None or record.get("live") != live_digest:
+        return True
+    return now - float(record.get("logged_at", 0)) >= repeat
+
+
+def baselines_from(raw: Mapping[str, Any]) -> dict[str, Baseline]:
+    return {
+        k: Baseline(str(v["desired"]), v.get("live"))
+        for k, v in raw.items()
+        if isinstance(v, dict) and "desired" in v
+    }

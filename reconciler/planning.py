@@ -1,0 +1,311 @@
+"""The plan: a pure function from (desired, live) to the ordered, minimal list of actions.
+
+Order follows SPEC section 3: functions, then releases and jobs, then one invalidation per
+distribution. Nothing is planned for a resource whose live state already equals desired:
+function code is compared as exact bytes plus runtime and comment, jobs as parsed JSON.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from reconciler.model import (
+    Desired,
+    Function,
+    FunctionStage,
+    Invalidate,
+    Live,
+    LiveFunction,
+    Release,
+    canonical_json,
+    digest,
+    invalidation_resource,
+)
+
+FUNCTION, RELEASE, JOBS, INVALIDATION = "function", "release", "jobs", "invalidation"
+KIND_ORDER = {FUNCTION: 0, RELEASE: 1, JOBS: 2, INVALIDATION: 3}
+
+
+@dataclass(frozen=True)
+class Action:
+    """One change to make. `detail` holds what the renderers and the applier need per kind."""
+
+    action: str
+    """create | update | publish (functions) | invalidate."""
+    resource: str
+    kind: str
+    invalidate: Invalidate = field(default_factory=dict)
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"action": self.action, "resource": self.resource}
+
+
+@dataclass(frozen=True)
+class Plan:
+    actions: tuple[Action, ...] = ()
+
+    @property
+    def changes(self) -> tuple[Action, ...]:
+        """The actions that change a resource (everything but invalidations)."""
+        return tuple(a for a in self.actions if a.kind != INVALIDATION)
+
+    @property
+    def invalidations(self) -> tuple[Action, ...]:
+        return tuple(a for a in self.actions if a.kind == INVALIDATION)
+
+    def __bool__(self) -> bool:
+        return bool(self.actions)
+
+
+def plan(desired: Desired, live: Live, skip: Iterable[str] = ()) -> Plan:
+    """The minimal ordered plan; resources in `skip` (e.g. drift not to be healed) are left alone."""
+    skipped = set(skip)
+    changes = [
+        a
+        for a in (
+            *(_plan_function(f, live.functions.get(f.name)) for f in desired.functions),
+            *(_plan_release(r, live.parameters.get(r.parameter)) for r in desired.releases),
+            _plan_jobs(desired, live),
+        )
+        if a is not None and a.resource not in skipped
+    ]
+    changes.sort(key=lambda a: (KIND_ORDER[a.kind], a.resource))
+    return Plan(tuple(changes) + invalidations_for(changes, desired.site.distributions))
+
+
+# -- functions -------------------------------------------------------------------------------
+
+
+def stage_equals(function: Function, stage: FunctionStage | None) -> bool:
+    return (
+        stage is not None
+        and stage.code == function.code
+        and stage.runtime == function.runtime
+        and (stage.comment or "") == (function.comment or "")
+    )
+
+
+def _plan_function(function: Function, live: LiveFunction | None) -> Action | None:
+    current = live.live if live else None
+    if stage_equals(function, current):
+        return None
+    development = live.development if live else None
+    if live is None or development is None:
+        verb = "create"
+    elif stage_equals(function, development):
+        verb = "publish"
+    else:
+        verb = "update"
+    return Action(
+        verb,
+        function.resource,
+        FUNCTION,
+        function.invalidate,
+        {
+            "name": function.name,
+            "fields": _function_fields(function, current),
+            "diff": code_diff(function.name, current.code if current else b"", function.code),
+            "development_etag": development.etag if development else None,
+            "tests": [t.name for t in function.tests],
+        },
+    )
+
+
+def _function_fields(function: Function, current: FunctionStage | None) -> list[str]:
+    if current is None:
+        return ["code", "runtime", "comment"]
+    fields = []
+    if current.code != function.code:
+        fields.append("code")
+    if current.runtime != function.runtime:
+        fields.append("runtime")
+    if (current.comment or "") != (function.comment or ""):
+        fields.append("comment")
+    return fields
+
+
+def code_diff(name: str, old: bytes, new: bytes) -> str:
+    """Unified diff of function code, LIVE -> desired."""
+    lines = difflib.unified_diff(
+        old.decode("utf-8", "replace").splitlines(keepends=True),
+        new.decode("utf-8", "replace").splitlines(keepends=True),
+        fromfile=f"{name} (LIVE)",
+        tofile=f"{name} (desired)",
+    )
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
+
+# -- releases --------------------------------------------------------------------------------
+
+
+def _plan_release(release: Release, current: str | None) -> Action | None:
+    if current == release.version:
+        return None
+    return Action(
+        "create" if current is None else "update",
+        release.resource,
+        RELEASE,
+        release.invalidate,
+        {
+            "name": release.name,
+            "parameter": release.parameter,
+            "old": current,
+            "new": release.version,
+            "bucket": release.bucket,
+            "require": list(release.required_keys()),
+        },
+    )
+
+
+# -- jobs ------------------------------------------------------------------------------------
+
+
+def _plan_jobs(desired: Desired, live: Live) -> Action | None:
+    target = desired.site.jobs
+    if target is None:
+        return None
+    document = desired.jobs_document()
+    current = live.jobs
+    if current is not None and current.exists and _same_json(current.document, document):
+        return None
+    exists = current is not None and current.exists
+    return Action(
+        "update" if exists else "create",
+        target.resource,
+        JOBS,
+        target.invalidate,
+        {
+            "bucket": target.bucket,
+            "key": target.key,
+            "etag": current.etag if exists and current else None,
+            **job_changes(current.document if exists and current else None, document),
+        },
+    )
+
+
+def _same_json(a: Any, b: Any) -> bool:
+    return a is not None and canonical_json(a) == canonical_json(b)
+
+
+def _jobs_by_id(document: Any) -> dict[str, Mapping[str, Any]] | None:
+    if not isinstance(document, dict) or not isinstance(document.get("jobs"), list):
+        return None
+    jobs = {}
+    for job in document["jobs"]:
+        if not isinstance(job, dict) or not isinstance(job.get("id"), str):
+            return None
+        jobs[job["id"]] = job
+    return jobs
+
+
+def job_changes(old_document: Any, new_document: Mapping[str, Any]) -> dict[str, Any]:
+    """Added, removed and changed job ids (with changed field names only: no customer data)."""
+    new = _jobs_by_id(new_document) or {}
+    old = _jobs_by_id(old_document)
+    if old is None:
+        return {
+            "added": sorted(new),
+            "removed": [],
+            "changed": {},
+            "replaced": old_document is not None,
+        }
+    changed = {
+        job_id: sorted(
+            k
+            for k in set(old[job_id]) | set(new[job_id])
+            if canonical_json(old[job_id].get(k)) != canonical_json(new[job_id].get(k))
+        )
+        for job_id in sorted(set(old) & set(new))
+    }
+    return {
+        "added": sorted(set(new) - set(old)),
+        "removed": sorted(set(old) - set(new)),
+        "changed": {k: v for k, v in changed.items() if v},
+        "replaced": False,
+    }
+
+
+# -- invalidations ---------------------------------------------------------------------------
+
+
+def collapse_paths(paths: Iterable[str]) -> tuple[str, ...]:
+    """`/*` alone if present; drop paths a wildcard already covers; sorted, unique."""
+    unique = set(paths)
+    if "/*" in unique:
+        return ("/*",)
+    wildcards = [p[:-1] for p in unique if p.endswith("*")]
+    kept = {
+        p for p in unique if not any(p != w + "*" and p.startswith(w) for w in wildcards)
+    }
+    return tuple(sorted(kept))
+
+
+def invalidations_for(changes: Iterable[Action], distributions: Mapping[str, str]) -> tuple[Action, ...]:
+    """One invalidation per distribution: the union of the paths of the changed resources."""
+    by_distribution: dict[str, list[str]] = {}
+    causes: dict[str, list[str]] = {}
+    for action in changes:
+        for logical, paths in action.invalidate.items():
+            by_distribution.setdefault(logical, []).extend(paths)
+            causes.setdefault(logical, []).append(action.resource)
+    return tuple(
+        Action(
+            "invalidate",
+            invalidation_resource(logical),
+            INVALIDATION,
+            {logical: collapse_paths(paths)},
+            {
+                "distribution": logical,
+                "distribution_id": distributions.get(logical),
+                "paths": list(collapse_paths(paths)),
+                "causes": sorted(causes[logical]),
+            },
+        )
+        for logical, paths in sorted(by_distribution.items())
+        if paths
+    )
+
+
+# -- observation, for drift ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Observation:
+    """A resource's desired and live digests at one read; `live` is None when absent."""
+
+    desired: str
+    live: str | None
+
+    @property
+    def in_sync(self) -> bool:
+        return self.desired == self.live
+
+
+def _stage_digest(code: bytes, runtime: str, comment: str) -> str:
+    return digest({"code": digest(code), "runtime": runtime, "comment": comment or ""})
+
+
+def observe(desired: Desired, live: Live) -> dict[str, Observation]:
+    """Per resource id, digests of desired and live (LIVE stage for functions, parsed JSON for jobs)."""
+    seen: dict[str, Observation] = {}
+    for f in desired.functions:
+        current = live.functions.get(f.name)
+        stage = current.live if current else None
+        seen[f.resource] = Observation(
+            _stage_digest(f.code, f.runtime, f.comment),
+            _stage_digest(stage.code, stage.runtime, stage.comment) if stage else None,
+        )
+    for r in desired.releases:
+        value = live.parameters.get(r.parameter)
+        seen[r.resource] = Observation(digest(r.version), digest(value) if value is not None else None)
+    if desired.site.jobs is not None:
+        jobs = live.jobs
+        present = jobs is not None and jobs.exists
+        seen[desired.site.jobs.resource] = Observation(
+            digest(desired.jobs_document()),
+            digest(jobs.document) if present and jobs is not None else None,
+        )
+    return seen

@@ -1,0 +1,352 @@
+"""One reconcile: load -> read -> classify drift -> plan -> apply -> invalidate -> record.
+
+Level-triggered and idempotent: whatever the trigger, everything is read and planned from
+scratch. Returns a `CycleResult` value; only the daemon's loop decides what to do with it.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from typing import Any
+
+import structlog
+
+from reconciler import drift, events, gitinfo, statefile
+from reconciler.errors import InvalidDesired, PreconditionFailed, ReconcilerError
+from reconciler.model import Desired, Live
+from reconciler.planning import Action, Plan, invalidations_for, observe, plan
+from reconciler.settings import Settings
+
+IN_SYNC, APPLIED, DRIFT, FAILED, INVALID = "in_sync", "applied", "drift", "failed", "invalid"
+
+
+@dataclass(frozen=True)
+class CycleResult:
+    result: str
+    changes: int = 0
+    duration_ms: int = 0
+    api_calls: int = 0
+    commit: str | None = None
+    errors: tuple[str, ...] = ()
+    drifted: tuple[str, ...] = ()
+    writes: int = 0
+
+
+def now_iso(at: float | None = None) -> str:
+    moment = datetime.fromtimestamp(at if at is not None else time.time(), timezone.utc)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def secrets_of(desired: Desired) -> list[str]:
+    """Strings that must never reach a log line: tokens, customers, addresses, notes."""
+    values = []
+    for job in desired.jobs:
+        values.append(job.token)
+        for key in ("customer", "address", "notes"):
+            value = job.document.get(key)
+            if isinstance(value, str):
+                values.append(value)
+    return values
+
+
+@dataclass
+class Reconciler:
+    """Holds what survives between reconciles in one process: loader, clients, read cache."""
+
+    settings: Settings
+    self_heal: bool = False
+    clients: Any = None
+    loader: Any = None
+    cache: Any = None
+    log: Any = field(default=None)
+    created: list[dict[str, Any]] = field(default_factory=list)
+    """Invalidations created in this reconcile, confirmed from the next one on."""
+
+    def __post_init__(self) -> None:
+        if self.loader is None:
+            from reconciler.loading import Loader
+
+            self.loader = Loader(self.settings.desired)
+        self.log = self.log or events.log()
+        statefile.ensure_dir(self.settings.state_dir)
+
+    # -- the cycle -------------------------------------------------------------------------
+
+    def reconcile(self, trigger: str) -> CycleResult:
+        started = time.perf_counter()
+        commit = gitinfo.head(self.settings.desired)
+        structlog.contextvars.bind_contextvars(commit=commit)
+        self.log.info(events.RECONCILE_START, trigger=trigger)
+        calls_before = self._calls()
+        try:
+            result = self._cycle(commit)
+        except InvalidDesired as exc:
+            self.log.error(events.VALIDATION_FAILED, errors=exc.errors)
+            result = CycleResult(INVALID, errors=tuple(exc.errors))
+        except ReconcilerError as exc:
+            result = CycleResult(FAILED, errors=(str(exc),))
+        except Exception as exc:  # noqa: BLE001 - a bug must not kill the daemon; reported, retried
+            result = CycleResult(FAILED, errors=(f"{type(exc).__name__}: {exc}",))
+        calls, writes = self._calls()
+        result = replace(
+            result,
+            commit=commit,
+            duration_ms=int((time.perf_counter() - started) * 1000),
+            api_calls=calls - calls_before[0],
+            writes=writes - calls_before[1],
+        )
+        self._record_last(result)
+        fields: dict[str, Any] = {
+            "result": result.result,
+            "changes": result.changes,
+            "duration_ms": result.duration_ms,
+            "api_calls": result.api_calls,
+        }
+        if result.errors and result.result == FAILED:
+            fields["errors"] = list(result.errors)
+        level = self.log.error if result.result in (FAILED, INVALID) else self.log.info
+        level(events.RECONCILE_DONE, **fields)
+        return result
+
+    def _calls(self) -> tuple[int, int]:
+        return self.clients.counter.snapshot() if self.clients is not None else (0, 0)
+
+    def _ensure_clients(self, desired: Desired) -> Any:
+        if self.clients is None:
+            from reconciler.aws.reading import ReadCache
+            from reconciler.aws.session import make_clients
+
+            self.clients = make_clients(self.settings.aws, desired.site.region)
+            self.cache = ReadCache()
+        return self.clients
+
+    def _cycle(self, commit: str | None) -> CycleResult:
+        from reconciler.aws import applying
+        from reconciler.aws.reading import read
+
+        desired = self.loader.load()
+        events.register_secrets(secrets_of(desired))
+        clients = self._ensure_clients(desired)
+        state = self._read_state()
+        live = read(clients, desired, self.cache)
+        observations = observe(desired, live)
+        verdicts = drift.classify(drift.baselines_from(state.get("baselines", {})), observations)
+        drifted = sorted(r for r, v in verdicts.items() if v == drift.DRIFT)
+        full = plan(desired, live)
+        self._log_drift(state, full, drifted, observations, commit)
+        todo = full if self.self_heal else plan(desired, live, skip=drifted)
+
+        outcomes: list[Any] = []
+        if todo.changes:
+            intent = self._record_intent(todo)
+            outcomes = applying.execute(clients, desired, todo, commit, self._notify)
+            outcomes = self._replan_conflicts(desired, outcomes, drifted, commit)
+            succeeded = [o.action for o in outcomes if o.ok]
+            self._narrow_intent(intent, succeeded, desired)
+            for o in outcomes:
+                if o.ok:
+                    self.log.info(events.ACTION_APPLIED, action=o.action.action, resource=o.action.resource)
+                else:
+                    self.log.error(events.ACTION_FAILED, action=o.action.action, resource=o.action.resource, error=str(o.error))
+        invalidation_errors = self._issue_intents(clients)
+        self._confirm_invalidations(clients, state)
+
+        applied = {o.action.resource for o in outcomes if o.ok}
+        failed = [str(o.error) for o in outcomes if not o.ok] + invalidation_errors
+        self._record_baselines(state, observations, verdicts, applied)
+        healed = set(drifted) & applied
+        still_drifted = tuple(r for r in drifted if r not in healed)
+        for resource in list(state.get("drift", {})):
+            if resource not in still_drifted:
+                state["drift"].pop(resource)
+                self.log.info(events.DRIFT_RESOLVED, resource=resource)
+        self._write_state(state)
+        result = FAILED if failed else APPLIED if applied else DRIFT if still_drifted else IN_SYNC
+        return CycleResult(result, changes=len(applied), errors=tuple(failed), drifted=still_drifted)
+
+    # -- conflicts ---------------------------------------------------------------------------
+
+    def _replan_conflicts(self, desired: Desired, outcomes: list[Any], drifted: list[str], commit: str | None) -> list[Any]:
+        """A stale ETag is never overwritten blindly: re-read, log what changed, re-plan once."""
+        from reconciler.aws import applying
+        from reconciler.aws.reading import read
+
+        conflicted = {o.action.resource: o for o in outcomes if isinstance(o.error, PreconditionFailed)}
+        if not conflicted:
+            return outcomes
+        live = read(self.clients, desired, self.cache)
+        for o in conflicted.values():
+            self.log.warning("conflict.detected", resource=o.action.resource, action=o.action.action, error=str(o.error))
+        again = plan(desired, live, skip=() if self.self_heal else drifted)
+        retry = Plan(tuple(a for a in again.changes if a.resource in conflicted))
+        redone = {o.action.resource: o for o in applying.execute(self.clients, desired, retry, commit, self._notify)}
+        # a conflicted resource that re-planned to nothing was made equal by the other writer
+        return [
+            redone.get(o.action.resource, applying.Outcome(o.action)) if o.action.resource in conflicted else o
+            for o in outcomes
+        ]
+
+    def _notify(self, event: str, fields: dict[str, Any]) -> None:
+        self.log.warning(event, **fields)
+
+    # -- drift -------------------------------------------------------------------------------
+
+    def _log_drift(self, state: dict[str, Any], full: Plan, drifted: list[str], observations: Any, commit: str | None) -> None:
+        records = state.setdefault("drift", {})
+        details = {a.resource: a for a in full.changes}
+        now = time.time()
+        for resource in drifted:
+            live_digest = observations[resource].live
+            record = records.get(resource)
+            fields = _drift_fields(details.get(resource))
+            if drift.should_log(record, live_digest, now, self.settings.watch.drift_repeat):
+                self.log.warning(events.DRIFT_DETECTED, resource=resource, fields=fields)
+                since = record["since"] if record and record.get("live") == live_digest else now_iso(now)
+                records[resource] = {"since": since, "live": live_digest, "fields": fields, "logged_at": now}
+
+    # -- invalidation intents ----------------------------------------------------------------
+
+    def _intents_path(self) -> Any:
+        return self.settings.state_dir / statefile.INTENTS
+
+    def _read_intents(self) -> list[dict[str, Any]]:
+        try:
+            raw = statefile.read_json(self._intents_path()) or {}
+        except statefile.Corrupt as exc:
+            self.log.error("state.corrupt", file=str(self._intents_path()), error=str(exc))
+            return []
+        return [i for i in raw.get("intents", []) if isinstance(i, dict) and i.get("paths")]
+
+    def _write_intents(self, intents: list[dict[str, Any]]) -> None:
+        statefile.write_json(self._intents_path(), {"intents": intents})
+
+    def _record_intent(self, todo: Plan) -> list[dict[str, Any]]:
+        """Durably record the invalidations this reconcile will owe, before any change."""
+        new = [
+            {
+                "reference": f"reconciler-{uuid.uuid4()}",
+                "distribution": a.detail["distribution"],
+                "distribution_id": a.detail["distribution_id"],
+                "paths": list(a.detail["paths"]),
+                "recorded_at": now_iso(),
+            }
+            for a in todo.invalidations
+        ]
+        if new:
+            self._write_intents(self._read_intents() + new)
+        return new
+
+    def _narrow_intent(self, intent: list[dict[str, Any]], succeeded: list[Action], desired: Desired) -> None:
+        """After the changes, owe only what actually changed (the recorded intent is a superset)."""
+        if not intent:
+            return
+        actual = {a.detail["distribution"]: a.detail["paths"] for a in invalidations_for(succeeded, desired.site.distributions)}
+        mine = {i["reference"] for i in intent}
+        kept = []
+        for i in self._read_intents():
+            if i["reference"] in mine:
+                if i["distribution"] not in actual:
+                    continue
+                i = dict(i, paths=list(actual[i["distribution"]]))
+            kept.append(i)
+        self._write_intents(kept)
+
+    def _issue_intents(self, clients: Any) -> list[str]:
+        """CreateInvalidation for every recorded intent (this reconcile's and any a crash left)."""
+        from reconciler.aws.applying import create_invalidation
+
+        errors = []
+        intents = self._read_intents()
+        if not intents:
+            return []
+        remaining = []
+        state_invalidations = []
+        for intent in intents:
+            try:
+                inv_id = create_invalidation(clients, intent["distribution_id"], intent["paths"], intent["reference"])
+            except ReconcilerError as exc:
+                remaining.append(intent)
+                errors.append(str(exc))
+                self.log.error(events.ACTION_FAILED, action="invalidate", resource=f"invalidation/{intent['distribution']}", error=str(exc))
+                continue
+            self.log.info(events.INVALIDATION_CREATED, distribution=intent["distribution"], paths=intent["paths"], id=inv_id)
+            state_invalidations.append({"id": inv_id, "distribution": intent["distribution"], "distribution_id": intent["distribution_id"], "paths": intent["paths"], "created_at": now_iso()})
+        self._write_intents(remaining)
+        self.created.extend(state_invalidations)
+        return errors
+
+    def _confirm_invalidations(self, clients: Any, state: dict[str, Any]) -> None:
+        """Check unconfirmed invalidations once per reconcile; drop those AWS reports completed."""
+        from reconciler.aws.applying import invalidation_status
+
+        still = []
+        for inv in state.get("invalidations", []):
+            try:
+                status = invalidation_status(clients, inv["distribution_id"], inv["id"])
+            except ReconcilerError:
+                still.append(inv)
+                continue
+            if status.lower() != "completed":
+                still.append(dict(inv, status=status))
+        state["invalidations"] = still + self.created
+        self.created = []
+
+    # -- state -------------------------------------------------------------------------------
+
+    def _state_path(self) -> Any:
+        return self.settings.state_dir / statefile.STATE
+
+    def _read_state(self) -> dict[str, Any]:
+        try:
+            state = statefile.read_json(self._state_path()) or {}
+        except statefile.Corrupt as exc:
+            self.log.error("state.corrupt", file=str(self._state_path()), error=str(exc), action="rebuilt from live state")
+            state = {}
+        state.setdefault("baselines", {})
+        state.setdefault("drift", {})
+        state.setdefault("invalidations", [])
+        return state
+
+    def _write_state(self, state: dict[str, Any]) -> None:
+        state["version"] = 1
+        statefile.write_json(self._state_path(), state)
+
+    def _record_baselines(self, state: dict[str, Any], observations: Any, verdicts: dict[str, str], applied: set[str]) -> None:
+        baselines = state["baselines"]
+        for resource, seen in observations.items():
+            if resource in applied:
+                baselines[resource] = {"desired": seen.desired, "live": seen.desired}
+            elif verdicts.get(resource) == drift.IN_SYNC:
+                baselines[resource] = {"desired": seen.desired, "live": seen.live}
+        for resource in list(baselines):
+            if resource not in observations:
+                baselines.pop(resource)
+
+    def _record_last(self, result: CycleResult) -> None:
+        try:
+            state = self._read_state()
+            state["last"] = {
+                "time": now_iso(),
+                "result": result.result,
+                "commit": result.commit,
+                "changes": result.changes,
+                "duration_ms": result.duration_ms,
+                "errors": list(result.errors),
+            }
+            self._write_state(state)
+        except OSError as exc:
+            self.log.error("state.write_failed", error=str(exc))
+
+
+def _drift_fields(action: Action | None) -> list[str]:
+    if action is None:
+        return []
+    if action.kind == "release":
+        return ["version"]
+    if action.kind == "function":
+        return list(action.detail.get("fields", []))
+    d = action.detail
+    return sorted({*(f"{i}" for i in d.get("added", [])), *(f"{i}" for i in d.get("removed", [])), *(f"{i}.{f}" for i, fs in d.get("changed", {}).items() for f in fs)}) or ["document"]
