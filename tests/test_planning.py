@@ -1,0 +1,173 @@
+"""The planner: pure tables of (desired, live) -> actions. No AWS."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reconciler.model import (
+    Desired,
+    Function,
+    FunctionStage,
+    Job,
+    JobsTarget,
+    Live,
+    LiveFunction,
+    LiveObject,
+    Release,
+    Site,
+)
+from reconciler.planning import collapse_paths, job_changes, observe, plan
+
+SITE = Site(
+    "stack",
+    "us-east-1",
+    {"web": "EWEB", "admin": "EADMIN"},
+    JobsTarget("data-bucket", "data/jobs.json", {"web": ("/data/jobs.json",)}),
+)
+CODE = b"function handler(e) { return e.request; }\n"
+FUNC = Function("rewrite", "cloudfront-js-2.0", CODE, "rewrite.js", "a comment", {"web": ("/t/*", "/b/*")})
+REL_WEB = Release("web", "/s/web", "v2", "rel", "web/", ("index.html",), {"web": ("/*",)})
+REL_ADMIN = Release("admin", "/s/admin", "a2", "rel", "admin/", ("index.html",), {"admin": ("/*",)})
+JOB = Job("job_1", "t" * 20, {"id": "job_1", "status": "requested", "customer": "C"})
+DESIRED = Desired(Path("d"), SITE, (REL_ADMIN, REL_WEB), (FUNC,), (JOB,))
+
+
+def stage(code: bytes = CODE, runtime: str = "cloudfront-js-2.0", comment: str = "a comment", etag: str = "E1") -> FunctionStage:
+    return FunctionStage(etag, code, runtime, comment)
+
+
+IN_SYNC = Live(
+    functions={"rewrite": LiveFunction("rewrite", stage(etag="D1"), stage(etag="L1"))},
+    parameters={"/s/web": "v2", "/s/admin": "a2"},
+    jobs=LiveObject("data-bucket", "data/jobs.json", True, '"etag1"', DESIRED.jobs_document()),
+)
+
+
+def with_(live: Live, **changes: object) -> Live:
+    from dataclasses import replace
+
+    return replace(live, **changes)
+
+
+def pairs(live: Live) -> list[tuple[str, str]]:
+    return [(a.action, a.resource) for a in plan(DESIRED, live).actions]
+
+
+class TestMinimalPlan:
+    def test_in_sync_plans_nothing(self) -> None:
+        """Equal live state produces an empty plan."""
+        assert pairs(IN_SYNC) == []
+
+    def test_fresh_stack_plans_everything_in_order(self) -> None:
+        """Functions first, then releases, then jobs, invalidations last."""
+        assert pairs(Live()) == [
+            ("create", "function/rewrite"),
+            ("create", "release/admin"),
+            ("create", "release/web"),
+            ("create", "jobs/data-bucket/data/jobs.json"),
+            ("invalidate", "invalidation/admin"),
+            ("invalidate", "invalidation/web"),
+        ]
+
+    @pytest.mark.parametrize(
+        "live, expected",
+        [
+            (with_(IN_SYNC, parameters={"/s/web": "v1", "/s/admin": "a2"}), [("update", "release/web"), ("invalidate", "invalidation/web")]),
+            (with_(IN_SYNC, parameters={"/s/web": "v2", "/s/admin": "a1"}), [("update", "release/admin"), ("invalidate", "invalidation/admin")]),
+            (
+                with_(IN_SYNC, functions={"rewrite": LiveFunction("rewrite", stage(b"old", etag="D"), stage(b"old"))}),
+                [("update", "function/rewrite"), ("invalidate", "invalidation/web")],
+            ),
+            (
+                with_(IN_SYNC, functions={"rewrite": LiveFunction("rewrite", stage(etag="D"), stage(b"old"))}),
+                [("publish", "function/rewrite"), ("invalidate", "invalidation/web")],
+            ),
+            (
+                with_(IN_SYNC, jobs=LiveObject("data-bucket", "data/jobs.json", True, '"e"', {"jobs": []})),
+                [("update", "jobs/data-bucket/data/jobs.json"), ("invalidate", "invalidation/web")],
+            ),
+        ],
+    )
+    def test_single_change_plans_one_action_and_its_invalidation(self, live: Live, expected: list[tuple[str, str]]) -> None:
+        """One changed resource: exactly one action plus its own distribution's invalidation."""
+        assert pairs(live) == expected
+
+    def test_runtime_or_comment_change_is_a_change(self) -> None:
+        """Function identity is code bytes plus runtime and comment."""
+        live = with_(IN_SYNC, functions={"rewrite": LiveFunction("rewrite", stage(etag="D"), stage(comment="other"))})
+        action = plan(DESIRED, live).changes[0]
+        assert action.action == "publish" and action.detail["fields"] == ["comment"]
+
+    def test_jobs_compared_as_parsed_json_not_bytes(self) -> None:
+        """Key order inside live jobs does not matter."""
+        reordered = {"jobs": [{"customer": "C", "status": "requested", "id": "job_1"}]}
+        live = with_(IN_SYNC, jobs=LiveObject("data-bucket", "data/jobs.json", True, '"e"', reordered))
+        assert pairs(live) == []
+
+    def test_skip_leaves_drifted_resource_alone(self) -> None:
+        """Resources passed in skip are not planned."""
+        live = with_(IN_SYNC, parameters={"/s/web": "v0", "/s/admin": "a2"})
+        assert plan(DESIRED, live, skip=["release/web"]).actions == ()
+
+    def test_update_carries_development_etag(self) -> None:
+        """The applier's IfMatch comes from the DEVELOPMENT stage read."""
+        live = with_(IN_SYNC, functions={"rewrite": LiveFunction("rewrite", stage(b"x", etag="DEV-ETAG"), stage(b"x"))})
+        assert plan(DESIRED, live).changes[0].detail["development_etag"] == "DEV-ETAG"
+
+    def test_jobs_update_carries_read_etag(self) -> None:
+        """The jobs write is guarded by the ETag read at plan time."""
+        live = with_(IN_SYNC, jobs=LiveObject("data-bucket", "data/jobs.json", True, '"abc"', {"jobs": []}))
+        assert plan(DESIRED, live).changes[0].detail["etag"] == '"abc"'
+
+
+class TestInvalidationPaths:
+    @pytest.mark.parametrize(
+        "paths, expected",
+        [
+            (["/b", "/a", "/a"], ("/a", "/b")),
+            (["/track/*", "/track/x", "/book/y"], ("/book/y", "/track/*")),
+            (["/*", "/x", "/track/*"], ("/*",)),
+            (["/a*", "/ab", "/b"], ("/a*", "/b")),
+        ],
+    )
+    def test_collapse(self, paths: list[str], expected: tuple[str, ...]) -> None:
+        """Union, `/*` alone, wildcard-covered paths dropped, sorted."""
+        assert collapse_paths(paths) == expected
+
+    def test_one_invalidation_per_distribution_with_union_of_paths(self) -> None:
+        """Function and jobs both on one distribution: one invalidation, union of paths."""
+        live = with_(
+            IN_SYNC,
+            functions={"rewrite": LiveFunction("rewrite", stage(b"x", etag="D"), stage(b"x"))},
+            jobs=LiveObject("data-bucket", "data/jobs.json", True, '"e"', {"jobs": []}),
+        )
+        invalidations = plan(DESIRED, live).invalidations
+        assert [(a.resource, a.detail["paths"]) for a in invalidations] == [
+            ("invalidation/web", ["/b/*", "/data/jobs.json", "/t/*"])
+        ]
+
+
+class TestJobChanges:
+    def test_added_removed_changed_by_id_and_field_name(self) -> None:
+        """Job changes name ids and fields, never values."""
+        old = {"jobs": [{"id": "a", "status": "x", "price": 1}, {"id": "b"}]}
+        new = {"jobs": [{"id": "a", "status": "y", "price": 1}, {"id": "c"}]}
+        assert job_changes(old, new) == {"added": ["c"], "removed": ["b"], "changed": {"a": ["status"]}, "replaced": False}
+
+    def test_unreadable_live_document_is_replaced(self) -> None:
+        """A live object that is not a jobs document is replaced, and says so."""
+        assert job_changes("garbage", {"jobs": [{"id": "a"}]})["replaced"] is True
+
+
+class TestObserve:
+    def test_in_sync_observations(self) -> None:
+        """Every declared resource is observed; in sync when digests agree."""
+        seen = observe(DESIRED, IN_SYNC)
+        assert set(seen) == {"function/rewrite", "release/web", "release/admin", "jobs/data-bucket/data/jobs.json"}
+        assert all(o.in_sync for o in seen.values())
+
+    def test_absent_resource_has_no_live_digest(self) -> None:
+        """Absent live resources observe as None."""
+        assert observe(DESIRED, Live())["release/web"].live is None
