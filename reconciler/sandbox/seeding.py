@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import os
+
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
@@ -22,6 +24,7 @@ from botocore.exceptions import ClientError
 from reconciler.model import Desired
 
 ACCOUNT_ID = "123456789012"
+"""moto's default account, used for requests signed with the dummy credentials below."""
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
@@ -77,11 +80,11 @@ def create_distribution(cloudfront: Any, dist_id: str, comment: str = "") -> Non
     rekey_distribution(created["Distribution"]["Id"], dist_id)
 
 
-def rekey_distribution(moto_id: str, dist_id: str, account_id: str = ACCOUNT_ID) -> None:
+def rekey_distribution(moto_id: str, dist_id: str, account_id: str | None = None) -> None:
     """Move moto's distribution `moto_id` (and its invalidations) to `dist_id` in the backend."""
     from moto.cloudfront.models import cloudfront_backends
 
-    backend = cloudfront_backends[account_id]["global"]
+    backend = cloudfront_backends[account_id or os.environ.get("MOTO_ACCOUNT_ID", ACCOUNT_ID)]["global"]
     dist = backend.distributions.pop(moto_id)
     dist.distribution_id = dist.id = dist_id
     old_arn, dist.arn = dist.arn, dist.arn.rsplit("/", 1)[0] + "/" + dist_id
