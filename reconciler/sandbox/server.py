@@ -86,7 +86,11 @@ def start(port: int = 0, desired: Desired | None = None) -> Sandbox:
     app = SandboxMiddleware(DomainDispatcherApplication(create_backend_app))
     server = make_server(HOST, port, app, threaded=True, request_handler=QuietHandler)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name=f"sandbox:{server.server_address[1]}", daemon=True)
+    thread = threading.Thread(
+        target=lambda: server.serve_forever(poll_interval=0.05),
+        name=f"sandbox:{server.server_address[1]}",
+        daemon=True,
+    )
     thread.start()
     sandbox = Sandbox(server, thread, app)
     if desired is not None:
