@@ -62,6 +62,8 @@ class Reconciler:
     loader: Any = None
     cache: Any = None
     log: Any = field(default=None)
+    state: dict[str, Any] | None = None
+    """This cycle's state document, written once at its end."""
     created: list[dict[str, Any]] = field(default_factory=list)
     """Invalidations created in this reconcile, confirmed from the next one on."""
 
@@ -163,7 +165,7 @@ class Reconciler:
             if resource not in still_drifted:
                 state["drift"].pop(resource)
                 self.log.info(events.DRIFT_RESOLVED, resource=resource)
-        self._write_state(state)
+        self.state = state  # written once, with `last`, by reconcile()
         result = FAILED if failed else APPLIED if applied else DRIFT if still_drifted else IN_SYNC
         return CycleResult(result, changes=len(applied), errors=tuple(failed), drifted=still_drifted)
 
@@ -327,7 +329,7 @@ class Reconciler:
 
     def _record_last(self, result: CycleResult) -> None:
         try:
-            state = self._read_state()
+            state, self.state = self.state or self._read_state(), None
             state["last"] = {
                 "time": now_iso(),
                 "result": result.result,
