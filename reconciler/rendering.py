@@ -6,8 +6,10 @@ Job changes are shown by id and field name only, so a plan can be pasted anywher
 from __future__ import annotations
 
 import json
-from typing import Any
+from dataclasses import replace
+from typing import Any, Callable
 
+from reconciler.model import Desired, Function
 from reconciler.planning import FUNCTION, INVALIDATION, JOBS, RELEASE, Action, Plan
 
 
@@ -77,3 +79,185 @@ def detail_lines(action: Action) -> list[str]:
     if action.kind == INVALIDATION:
         return [f"distribution {d.get('distribution_id')}, caused by {', '.join(d.get('causes', []))}"]
     return []
+
+
+# -- markdown: the pull-request comment ------------------------------------------------------
+
+MARKER = "<!-- edge-reconciler-plan -->"
+"""First line of every plan comment: CI finds the comment by it and edits it in place."""
+
+DIFF_LIMIT = 20_000
+"""Characters of one function diff shown; GitHub refuses comments over 65,536 characters."""
+
+JOB_ROWS_LIMIT = 200
+"""Job rows shown per plan; the rest are counted, so a bulk import cannot blow the comment up."""
+
+Checker = Callable[[Function], list[str]]
+"""`functests.check`: runs a function's declared tests locally, returns the failures."""
+
+
+def as_markdown(plan: Plan, desired: Desired, check: Checker | None = None) -> str:
+    """The plan as a PR comment: marker, summary, action table, diffs, test results, job ids.
+
+    Deterministic (no timestamps, sorted) so CI only edits the comment when the plan changes.
+    Jobs appear by id and field name only: the comment is visible to everyone who can read
+    the repository, customers' names, addresses, notes and tokens are not.
+    """
+    if not plan.actions:
+        return f"{MARKER}\n**No changes**: live state matches desired state.\n"
+    sections = [
+        f"{MARKER}\n### edge reconciler plan\n\n**{_md(summary(plan))}**",
+        _action_table(plan),
+        *(_function_diff(a) for a in plan.changes if a.kind == FUNCTION),
+        _function_tests(plan, desired, check),
+        *(_job_table(a) for a in plan.changes if a.kind == JOBS),
+        "<sub>Applied by the reconciler once this pull request is merged; "
+        "roll back with <code>git revert</code>.</sub>",
+    ]
+    return "\n\n".join(s for s in sections if s) + "\n"
+
+
+def _md(text: str) -> str:
+    """Text safe inside a table cell or a line: no pipes, no HTML tags, no newlines.
+
+    Only `<` is escaped (it opens tags); `>` stays readable, as in `a -> b`.
+    """
+    return (
+        text.replace("\\", "\\\\")
+        .replace("|", "\\|")
+        .replace("<", "&lt;")
+        .replace("\r", " ")
+        .replace("\n", " ")
+    )
+
+
+def _code(text: str) -> str:
+    """Inline code for a cell; a backtick inside falls back to escaped plain text."""
+    return f"`{text.replace('|', '&#124;')}`" if "`" not in text else _md(text)
+
+
+def _paths(invalidate: Any) -> str:
+    return "<br>".join(
+        f"{_md(logical)}: " + " ".join(_code(p) for p in paths)
+        for logical, paths in sorted(invalidate.items())
+        if paths
+    ) or "—"
+
+
+def _what(action: Action) -> str:
+    """The table's `what` cell, already escaped."""
+    d = action.detail
+    if action.kind == FUNCTION:
+        fields = d.get("fields") or []
+        return _md(describe(action) + (f" ({', '.join(fields)})" if fields else ""))
+    if action.kind == RELEASE:
+        return f"{_md(describe(action))} ({_code(d['parameter'])})"
+    if action.kind == INVALIDATION:
+        causes = ", ".join(_code(c) for c in d.get("causes", []))
+        where = f"{d['distribution']} ({d.get('distribution_id') or 'unknown id'})"
+        return f"one invalidation on {_md(where)}, caused by {causes}"
+    return _md(describe(action))
+
+
+def _action_table(plan: Plan) -> str:
+    """Every action in apply order, with the paths each one invalidates."""
+    rows = [
+        f"| {n} | {a.action} | {_code(a.resource)} | {_what(a)} | {_paths(a.invalidate)} |"
+        for n, a in enumerate(plan.actions, 1)
+    ]
+    return "\n".join(["| # | action | resource | what | invalidates |", "|---|---|---|---|---|", *rows])
+
+
+def _fence(text: str) -> str:
+    """A code fence longer than any backtick run in `text`, so code cannot close it early."""
+    longest = max((len(run) for run in text.split("\n") for run in _backtick_runs(run)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def _backtick_runs(line: str) -> list[str]:
+    runs, current = [], ""
+    for ch in line:
+        if ch == "`":
+            current += ch
+        elif current:
+            runs.append(current)
+            current = ""
+    return runs + ([current] if current else [])
+
+
+def _function_diff(action: Action) -> str:
+    d = action.detail
+    diff = d.get("diff") or ""
+    if not diff:
+        body = "_Code unchanged; only " + ", ".join(d.get("fields") or ["the LIVE stage"]) + " differ._"
+        if action.action == "publish":
+            body = "_DEVELOPMENT already holds the desired code; it is published to LIVE unchanged._"
+        return f"<details><summary>Function code: {_md(d['name'])} ({action.action})</summary>\n\n{body}\n\n</details>"
+    shown, note = diff, ""
+    if len(diff) > DIFF_LIMIT:
+        cut = diff.rfind("\n", 0, DIFF_LIMIT) + 1
+        shown = diff[:cut]
+        note = f"\n_Diff truncated: {diff.count(chr(10)) - shown.count(chr(10))} more lines; run `reconciler plan` to see it all._\n"
+    added = sum(1 for line in diff.splitlines() if line.startswith("+") and not line.startswith("+++"))
+    removed = sum(1 for line in diff.splitlines() if line.startswith("-") and not line.startswith("---"))
+    fence = _fence(shown)
+    return (
+        f"<details><summary>Function code: {_md(d['name'])} (+{added} −{removed})</summary>\n\n"
+        f"{fence}diff\n{shown}{fence}\n{note}\n</details>"
+    )
+
+
+def _default_checker() -> Checker | None:
+    """`functests.check` when the local V8 runner offers it; None lets the comment say so."""
+    try:
+        from reconciler import functests
+    except ImportError:
+        return None
+    found = getattr(functests, "check", None)
+    return found if callable(found) else None
+
+
+def _function_tests(plan: Plan, desired: Desired, check: Checker | None) -> str:
+    """Pass/fail per declared test of each function this plan publishes, run locally."""
+    names = [a.detail["name"] for a in plan.changes if a.kind == FUNCTION]
+    by_name = {f.name: f for f in desired.functions}
+    functions = [by_name[n] for n in names if n in by_name and by_name[n].tests]
+    if not functions:
+        return ""
+    check = check or _default_checker()
+    rows, passed, failed = [], 0, 0
+    for function in functions:
+        for test in function.tests:
+            if check is None:
+                rows.append(f"| {_md(function.name)} | {_md(test.name)} | not run |  |")
+                continue
+            try:
+                failures = check(replace(function, tests=(test,)))
+            except Exception as exc:  # noqa: BLE001 - a runner crash is a result to show, not a crash of plan
+                failures = [f"test runner error: {type(exc).__name__}: {exc}"]
+            ok = not failures
+            passed, failed = passed + ok, failed + (not ok)
+            why = "<br>".join(_md(f) for f in failures)
+            rows.append(f"| {_md(function.name)} | {_md(test.name)} | {'✅ pass' if ok else '❌ fail'} | {why} |")
+    if check is None:
+        title = "Function tests: not run (local test runner unavailable); they run against DEVELOPMENT before publishing"
+    else:
+        title = f"Function tests: {passed} passed, {failed} failed"
+    table = "\n".join(["| function | test | result | failure |", "|---|---|---|---|", *rows])
+    return f"<details><summary>{title}</summary>\n\n{table}\n\n</details>"
+
+
+def _job_table(action: Action) -> str:
+    """Per job id: added, changed (with field names) or removed. Never a field's value."""
+    d = action.detail
+    rows = [(i, "added", "") for i in d.get("added", [])]
+    rows += [(i, "changed", ", ".join(fs)) for i, fs in sorted(d.get("changed", {}).items())]
+    rows += [(i, "removed", "") for i in d.get("removed", [])]
+    rows.sort()
+    lines = [f"| {_code(i)} | {what} | {_md(fields)} |" for i, what, fields in rows[:JOB_ROWS_LIMIT]]
+    if len(rows) > JOB_ROWS_LIMIT:
+        lines.append(f"| … | {len(rows) - JOB_ROWS_LIMIT} more | |")
+    title = f"Jobs: {_md(jobs_summary(d))} (<code>{_md(action.resource)}</code>)"
+    note = "\n\n_The live object was unreadable; it is replaced whole._" if d.get("replaced") else ""
+    table = "\n".join(["| job | change | fields |", "|---|---|---|", *lines]) if lines else "_No jobs: the object is written with an empty list._"
+    return f"<details><summary>{title}</summary>\n\n{table}{note}\n\n</details>"
