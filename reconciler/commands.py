@@ -1,0 +1,59 @@
+"""The commands behind the CLI: each takes `Settings` (plus its options) and returns an exit code.
+
+Heavy modules are imported inside each command so `validate` starts fast.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+
+from reconciler.errors import InvalidDesired
+from reconciler.settings import Settings
+
+
+def validate(settings: Settings) -> int:
+    """SPEC 4: exit 0 valid, 1 invalid; errors one per line on stderr (GitHub annotations in Actions)."""
+    from reconciler.loading import load
+
+    try:
+        desired = load(settings.desired)
+    except InvalidDesired as exc:
+        annotate = os.environ.get("GITHUB_ACTIONS") == "true"
+        for error in exc.errors:
+            print(_annotation(error) if annotate else error, file=sys.stderr)
+        return 1
+    counts = f"{len(desired.releases)} release(s), {len(desired.functions)} function(s), {len(desired.jobs)} job(s)"
+    print(f"{settings.desired}: valid ({counts})", file=sys.stderr)
+    return 0
+
+
+def _annotation(error: str) -> str:
+    """`FILE:LINE: message` as a GitHub Actions `::error` workflow command."""
+    match = _ERROR.match(error)
+    file, line, message = match.groups() if match else ("", None, error)
+    props = f"file={_escape(file, True)}" + (f",line={line}" if line else "")
+    return f"::error {props}::{_escape(message, False)}"
+
+
+_ERROR = re.compile(r"^(.*?)(?::(\d+))?: (.*)$", re.S)
+
+
+def _escape(text: str, prop: bool) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return text.replace(":", "%3A").replace(",", "%2C") if prop else text
+
+
+def new_job(settings: Settings, customer: str, address: str, price: str, status: str) -> int:
+    """SPEC 4: write desired/jobs/<id>.yaml; print its path and `/track/<token>`, nothing else."""
+    from reconciler.newjob import NewJobError, write_job
+
+    try:
+        path, token = write_job(settings.desired, customer, address, price, status)
+    except NewJobError as exc:
+        print(f"reconciler: error: {exc}", file=sys.stderr)
+        return 1
+    print(path)
+    print(f"/track/{token}")
+    return 0
