@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,14 +60,48 @@ def make_clients(aws: AwsSettings, region: str) -> Clients:
     if aws.endpoint_url:
         kwargs["endpoint_url"] = aws.endpoint_url
     made = {name: session.client(name, **kwargs) for name in ("ssm", "cloudfront", "s3")}
+    pause = _pausing(os.environ.get("RECONCILER_PAUSE_AT", ""))
     for client in made.values():
         client.meta.events.register("before-send", _counting(counter))
+        if pause is not None:
+            client.meta.events.register("before-send", pause)
     return Clients(made["ssm"], made["cloudfront"], made["s3"], counter)
 
 
 def _counting(counter: CallCounter) -> Any:
     def hook(event_name: str = "", **_: Any) -> None:
         counter.record(event_name.rsplit(".", 1)[-1])  # before-send.<service>.<Operation>
+        return None
+
+    return hook
+
+
+def _pausing(spec: str) -> Any:
+    """Crash-test hook, inert unless `RECONCILER_PAUSE_AT=<Operation>[:N]` is set.
+
+    Before sending the Nth request (default 1st, retries count) of that botocore operation,
+    write `paused <Operation>:<N>` to the file named by `RECONCILER_PAUSE_FILE` (if set) and
+    sleep for an hour, so a test can `kill -9` the process at exactly that point.
+    """
+    if not spec:
+        return None
+    operation, _, nth = spec.partition(":")
+    target = int(nth or 1)
+    seen = [0]
+    lock = threading.Lock()
+
+    def hook(event_name: str = "", **_: Any) -> None:
+        if event_name.rsplit(".", 1)[-1] != operation:
+            return None
+        with lock:
+            seen[0] += 1
+            hit = seen[0] == target
+        if hit:
+            marker = os.environ.get("RECONCILER_PAUSE_FILE")
+            if marker:
+                with open(marker, "w") as fh:
+                    fh.write(f"paused {operation}:{target}\n")
+            time.sleep(3600)
         return None
 
     return hook
