@@ -58,3 +58,36 @@ def apply(settings: Settings) -> int:
     finally:
         lock.release()
     return 1 if result.result in (FAILED, INVALID) else 0
+
+
+def status(settings: Settings, as_json: bool) -> int:
+    """Print what the state directory says (no AWS call); exit 0 healthy, 3 drift open, 1 failed.
+
+    Reads files only, so monitoring gets an answer while AWS is unreachable. Every problem
+    with the state directory is one line on stderr and exit 1, never a traceback.
+    """
+    from datetime import datetime, timezone
+
+    from reconciler import statefile
+    from reconciler import status as report
+
+    where = settings.state_dir
+    try:
+        state = statefile.read_json(where / statefile.STATE)
+        intents = statefile.read_json(where / statefile.INTENTS)
+    except statefile.Corrupt as exc:
+        print(f"reconciler: state file is unreadable (torn or edited?): {exc}; the next reconcile rebuilds it", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"reconciler: cannot read state directory {where}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    if not report.has_run(state):
+        print(f"reconciler: no reconcile has run yet for {settings.desired} (no state in {where})", file=sys.stderr)
+        return 1
+    try:
+        current = report.status_of(state or {}, intents, now=datetime.now(timezone.utc))
+    except report.Unreadable as exc:
+        print(f"reconciler: state file is unreadable: {where / statefile.STATE}: {exc}", file=sys.stderr)
+        return 1
+    sys.stdout.write(report.as_json(current) if as_json else report.as_text(current))
+    return current.exit_code
