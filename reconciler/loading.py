@@ -72,6 +72,8 @@ class _Parsed:
 
     docs: tuple[_Doc, ...] = ()
     errors: tuple[str, ...] = ()
+    rejected: tuple[str, ...] = ()
+    """Kinds of the documents refused for their fields (an invalid Site is not a missing one)."""
 
 
 # --- public API ------------------------------------------------------------------------------
@@ -94,6 +96,8 @@ class Loader:
 
     def load(self) -> Desired:
         files, errors = _scan(self.root)
+        if not files and errors:
+            raise InvalidDesired(errors)
         fresh: dict[str, tuple[StatKey, _Parsed]] = {}
         for shown, path, key in files:
             cached = self._files.get(shown)
@@ -101,7 +105,8 @@ class Loader:
         self._files = fresh
         docs = [doc for _, parsed in fresh.values() for doc in parsed.docs]
         errors += [e for _, parsed in fresh.values() for e in parsed.errors]
-        desired, problems = _assemble(self.root, docs)
+        rejected = {kind for _, parsed in fresh.values() for kind in parsed.rejected}
+        desired, problems = _assemble(self.root, docs, rejected)
         errors += _located(problems)
         if desired is not None and self.run_tests and not errors:
             errors += self._test_failures(desired.functions)
@@ -227,6 +232,16 @@ class _YamlLoader(yaml.CSafeLoader):  # type: ignore[misc]
                 seen.add(key)
         return super().construct_mapping(node, deep)  # type: ignore[no-any-return]
 
+    def construct_yaml_timestamp(self, node: yaml.Node) -> Any:
+        """An impossible date (2026-02-30) stays a string, for the schema to report with the rest."""
+        try:
+            return super().construct_yaml_timestamp(node)
+        except (ValueError, OverflowError):
+            return node.value
+
+
+_YamlLoader.add_constructor("tag:yaml.org,2002:timestamp", _YamlLoader.construct_yaml_timestamp)
+
 
 def _parse_file(path: Path, shown: str) -> _Parsed:
     try:
@@ -247,6 +262,7 @@ def _parse_bytes(raw: bytes, shown: str, path: Path) -> _Parsed:
         return _Parsed(errors=(f"{shown}:{line}: not valid UTF-8 (byte 0x{raw[exc.start]:02x})",))
     docs: list[_Doc] = []
     errors: list[str] = []
+    rejected: list[str] = []
     for index, node, value in _documents(raw, shown, errors):
         if value is None:
             continue
@@ -258,9 +274,10 @@ def _parse_bytes(raw: bytes, shown: str, path: Path) -> _Parsed:
         problems = _field_problems(kind, data)
         if problems:
             errors += [f"{shown}:{_node_line(node, p.path)}: {_with_path(p)}" for p in problems]
+            rejected.append(kind)
         else:
             docs.append(_Doc(kind, data, shown, path, index, node.start_mark.line + 1))
-    return _Parsed(tuple(docs), tuple(errors))
+    return _Parsed(tuple(docs), tuple(errors), tuple(rejected))
 
 
 def _documents(raw: bytes, shown: str, errors: list[str]) -> Iterator[tuple[int, yaml.Node, Any]]:
@@ -274,7 +291,7 @@ def _documents(raw: bytes, shown: str, errors: list[str]) -> Iterator[tuple[int,
             try:
                 value = loader.construct_document(node)
             except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
-                line = _error_line(exc) or _bad_scalar_line(node) or node.start_mark.line + 1
+                line = _error_line(exc) or node.start_mark.line + 1
                 errors.append(f"{shown}:{line}: {_yaml_message(exc)}")
                 loader.constructed_objects, loader.recursive_objects, loader.state_generators = {}, {}, []
                 value = None
@@ -324,28 +341,6 @@ def _yaml_message(exc: BaseException) -> str:
     if isinstance(exc, (ValueError, OverflowError)):
         return f"YAML: invalid value ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
     return f"YAML: {type(exc).__name__}"
-
-
-def _bad_scalar_line(node: yaml.Node) -> int | None:
-    """The line of the first timestamp scalar PyYAML cannot turn into a date (e.g. 2026-02-30)."""
-    stack = [node]
-    seen = set()
-    while stack:
-        current = stack.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, yaml.ScalarNode):
-            if current.tag.endswith(":timestamp"):
-                try:
-                    yaml.constructor.SafeConstructor().construct_yaml_timestamp(current)
-                except (ValueError, OverflowError):
-                    return current.start_mark.line + 1
-        elif isinstance(current, yaml.MappingNode):
-            stack += [n for pair in reversed(current.value) for n in reversed(pair)]
-        elif isinstance(current, yaml.SequenceNode):
-            stack += reversed(current.value)
-    return None
 
 
 def _node_line(node: yaml.Node, path: FieldPath) -> int:
@@ -431,21 +426,33 @@ def _plain(root: Any) -> Any:
 def _field_problems(kind: str, data: dict[str, Any]) -> list[_Problem]:
     """Schema problems, then the rules a JSON Schema cannot say well (decimals, real dates)."""
     problems = _schema_problems(kind, data)
-    if not problems and kind == "Job":
-        problems = list(_job_problems(data))
+    if kind == "Job":
+        reported = {p.path for p in problems}
+        problems += [p for p in _job_problems(data) if p.path not in reported]
     return problems
 
 
-def _job_problems(data: dict[str, Any]) -> Iterator[_Problem]:
-    amount = data["price"]["amount"]
-    if not _two_decimals(amount):
-        yield _Problem("must be a finite number with at most 2 decimals", ("price", "amount"))
-    scheduled = data.get("scheduled")
-    if scheduled and not _parses(dt.date.fromisoformat, scheduled["date"]):
-        yield _Problem("not a real date (YYYY-MM-DD)", ("scheduled", "date"))
-    for i, entry in enumerate(data.get("history") or ()):
-        if not _parses(dt.datetime.fromisoformat, entry["at"].replace("Z", "+00:00").replace("z", "+00:00")):
-            yield _Problem("not a real date and time (ISO 8601)", ("history", i, "at"))
+def _job_problems(data: dict[str, Any]) -> list[_Problem]:
+    """Job rules beyond the schema; written to run on schema-invalid documents too."""
+    problems = []
+    amount = _get(data, "price", "amount")
+    if type(amount) in (int, float) and not _two_decimals(amount):
+        problems.append(_Problem("must be a finite number with at most 2 decimals", ("price", "amount")))
+    date = _get(data, "scheduled", "date")
+    if isinstance(date, str) and not _parses(dt.date.fromisoformat, date):
+        problems.append(_Problem("must be a real date (YYYY-MM-DD)", ("scheduled", "date")))
+    history = data.get("history")
+    for i, entry in enumerate(history if isinstance(history, list) else ()):
+        at = _get(entry, "at")
+        if isinstance(at, str) and not _parses(dt.datetime.fromisoformat, re.sub("[Zz]$", "+00:00", at)):
+            problems.append(_Problem("must be a real date and time (ISO 8601)", ("history", i, "at")))
+    return problems
+
+
+def _get(value: Any, *path: str) -> Any:
+    for step in path:
+        value = value.get(step) if isinstance(value, dict) else None
+    return value
 
 
 def _two_decimals(amount: int | float) -> bool:
@@ -673,7 +680,7 @@ class _Assembly:
         self.problems.append(_Located(doc, _Problem(message, path)))
 
 
-def _assemble(root: Path, docs: list[_Doc]) -> tuple[Desired | None, list[_Located | str]]:
+def _assemble(root: Path, docs: list[_Doc], rejected: set[str]) -> tuple[Desired | None, list[_Located | str]]:
     """The cross-document rules (one Site, unique names, declared distributions, code files)."""
     out = _Assembly()
     by_kind: dict[str, list[_Doc]] = {kind: [] for kind in KINDS}
@@ -682,7 +689,7 @@ def _assemble(root: Path, docs: list[_Doc]) -> tuple[Desired | None, list[_Locat
     sites = by_kind["Site"]
     for extra in sites[1:]:
         out.add(extra, f"a second Site document (the first is {sites[0].source}); exactly one is allowed")
-    if not sites:
+    if not sites and "Site" not in rejected:
         out.plain.append(f"{root}: no Site document (exactly one is required)")
     _unique(out, by_kind["Release"], ("name",), "Release name")
     _unique(out, by_kind["Function"], ("name",), "Function name")
