@@ -44,10 +44,11 @@ FieldPath = tuple[Any, ...]
 class _Problem(Exception):
     """One problem in a document; `path` locates the field (its line is looked up only if needed)."""
 
-    def __init__(self, message: str, path: FieldPath = ()):
+    def __init__(self, message: str, path: FieldPath = (), show_path: bool = True):
         super().__init__(message)
         self.message = message
         self.path = path
+        self.show_path = show_path
 
 
 @dataclass(frozen=True)
@@ -385,11 +386,12 @@ def _plain(root: Any) -> Any:
     def walk(value: Any, depth: int) -> Any:
         budget[0] -= 1
         if budget[0] < 0:
-            raise _Problem(f"more than {MAX_VALUES} values after alias expansion: refusing a YAML alias bomb")
+            raise _Problem(f"more than {MAX_VALUES} values after alias expansion: refusing a YAML alias bomb",
+                           show_path=False)
         kind = type(value)
         if kind is dict:
             if depth >= MAX_DEPTH:
-                raise _Problem(f"nested deeper than {MAX_DEPTH} levels")
+                raise _Problem(f"nested deeper than {MAX_DEPTH} levels", show_path=False)
             out = {}
             for key, item in value.items():
                 if type(key) is not str:
@@ -402,7 +404,7 @@ def _plain(root: Any) -> Any:
             return out
         if kind is list:
             if depth >= MAX_DEPTH:
-                raise _Problem(f"nested deeper than {MAX_DEPTH} levels")
+                raise _Problem(f"nested deeper than {MAX_DEPTH} levels", show_path=False)
             items = []
             for index, item in enumerate(value):
                 try:
@@ -472,6 +474,8 @@ def _parses(parse: Callable[[str], Any], text: str) -> bool:
 
 
 def _with_path(problem: _Problem) -> str:
+    if not problem.show_path:
+        return problem.message
     dotted = ""
     for step in problem.path:
         dotted += f"[{step}]" if isinstance(step, int) else (f".{step}" if dotted else str(step))

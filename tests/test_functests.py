@@ -1,0 +1,145 @@
+"""Function tests in V8: event completion, subset matching, failure messages, and the sample
+rewrite function (a rewrite must keep the original path)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reconciler.functests import check, complete_event, execute, subset_mismatch
+from reconciler.loading import load
+from reconciler.model import Function, FunctionTest, Source
+
+SAMPLE = Path(__file__).resolve().parent.parent / "desired"
+
+
+def function(code: str, *tests: tuple[str, dict, dict]) -> Function:
+    return Function(
+        name="f", runtime="cloudfront-js-2.0", code=code.encode(), code_path="f.js",
+        tests=tuple(FunctionTest(n, complete_event(e), x, Source("fn.yaml", 10 + i)) for i, (n, e, x) in
+                    enumerate(tests)),
+    )
+
+
+class TestCompleteEvent:
+    """The shorthand becomes a full viewer-request event."""
+
+    def test_minimal(self) -> None:
+        """Only a uri: everything else gets CloudFront's defaults."""
+        event = complete_event({"request": {"uri": "/x"}})
+        assert event == {
+            "version": "1.0",
+            "context": {"distributionDomainName": "d111111abcdef8.cloudfront.net", "distributionId": "EDFDVBD6EXAMPLE",
+                        "eventType": "viewer-request", "requestId": "reconciler-local-test"},
+            "viewer": {"ip": "1.2.3.4"},
+            "request": {"method": "GET", "uri": "/x", "querystring": {}, "headers": {}, "cookies": {}},
+        }
+
+    @pytest.mark.parametrize(("section", "given", "expected"), [
+        ("querystring", {"a": "1"}, {"a": {"value": "1"}}),
+        ("querystring", {"a": {"value": "1", "multiValue": ["1", {"value": "2"}]}},
+         {"a": {"value": "1", "multiValue": [{"value": "1"}, {"value": "2"}]}}),
+        ("headers", {"User-Agent": "curl", "Host": {"value": "x.example"}},
+         {"user-agent": {"value": "curl"}, "host": {"value": "x.example"}}),
+        ("cookies", {"session": "abc"}, {"session": {"value": "abc"}}),
+    ])
+    def test_entries(self, section: str, given: dict, expected: dict) -> None:
+        """Plain strings become `{value: ...}` entries; header names are lower-cased."""
+        assert complete_event({"request": {section: given}})["request"][section] == expected
+
+    def test_viewer_and_method(self) -> None:
+        """The viewer ip and the method can be given."""
+        event = complete_event({"request": {"method": "POST"}, "viewer": {"ip": "10.0.0.9"}})
+        assert (event["request"]["method"], event["viewer"]["ip"]) == ("POST", "10.0.0.9")
+
+
+class TestSubsetMismatch:
+    """`expect` is a subset of the output; the first difference is named by its dotted path."""
+
+    @pytest.mark.parametrize(("expect", "actual", "message"), [
+        ({"request": {"uri": "/a"}}, {"request": {"uri": "/a", "method": "GET"}}, None),
+        ({"request": {"uri": "/a"}}, {"request": {"uri": "/b"}}, "expected request.uri '/a', got '/b'"),
+        ({"request": {"querystring": {"q": {"value": "1"}}}}, {"request": {"querystring": {}}},
+         "expected request.querystring.q {'value': '1'}, got <missing>"),
+        ({"response": {"statusCode": 302}}, {"request": {"uri": "/"}}, "expected response {'statusCode': 302}, got <missing>"),
+        ({"response": {"statusCode": 1}}, {"response": {"statusCode": True}}, "expected response.statusCode 1, got True"),
+        ({"a": [1, {"b": 2}]}, {"a": [1, {"b": 2, "c": 3}]}, None),
+        ({"a": [1, 2]}, {"a": [1]}, "expected a [1, 2], got [1]"),
+        ({"a": [{"b": 2}]}, {"a": [{"b": 3}]}, "expected a[0].b 2, got 3"),
+        ({"a": {}}, {"a": "x"}, "expected a {}, got 'x'"),
+    ])
+    def test_table(self, expect: dict, actual: dict, message: str | None) -> None:
+        """Literal cases."""
+        assert subset_mismatch(expect, actual) == message
+
+
+class TestCheck:
+    """`check` runs every test and words failures as `FILE:LINE: test 'NAME': ...`."""
+
+    def test_failure_message_is_exact(self) -> None:
+        """A wrong uri names the field, the expected and the actual value."""
+        f = function("function handler(e) { return e.request; }",
+                     ("tracking", {"request": {"uri": "/track/x"}}, {"request": {"uri": "/index.html"}}))
+        assert check(f) == ["fn.yaml:10: test 'tracking': expected request.uri '/index.html', got '/track/x'"]
+
+    @pytest.mark.timeout(20)
+    def test_infinite_loop(self) -> None:
+        """A runaway handler is stopped and reported, without a traceback."""
+        f = function("function handler(e) { while (true) {} }", ("spins", {"request": {}}, {"request": {}}))
+        assert check(f) == ["fn.yaml:10: test 'spins': the function exceeded the time limit"]
+
+    def test_thrown_error(self) -> None:
+        """An exception in the handler fails the test with its message."""
+        f = function("function handler(e) { throw new Error('kaboom'); }", ("t", {"request": {}}, {"request": {}}))
+        (failure,) = check(f)
+        assert failure.startswith("fn.yaml:10: test 't': the function failed: ") and "kaboom" in failure
+
+    def test_missing_handler(self) -> None:
+        """Code without a handler fails every test."""
+        (failure,) = check(function("var x = 1;", ("t", {"request": {}}, {"request": {}})))
+        assert "handler" in failure
+
+    def test_response_output(self) -> None:
+        """A returned response is matched under `response`."""
+        code = "function handler(e) { return {statusCode: 302, headers: {location: {value: '/'}}}; }"
+        assert check(function(code, ("r", {"request": {}}, {"response": {"statusCode": 302}}))) == []
+
+    def test_no_tests_no_v8(self) -> None:
+        """A function without tests needs no runtime."""
+        assert check(function("syntax error here")) == []
+
+
+class TestSampleFunction:
+    """The sample's /track/ and /book/ rewrite keeps the original path and leaves the rest alone."""
+
+    @pytest.fixture(scope="class")
+    def code(self) -> str:
+        (fn,) = load(SAMPLE, run_tests=False).functions
+        return fn.code.decode()
+
+    @pytest.mark.parametrize("uri", ["/track/abc", "/book/x", "/track/fcdc1c82cb284dbe"])
+    def test_rewrites_and_keeps_original_path(self, code: str, uri: str) -> None:
+        """The SPA answers, and the app can still see where the visitor wanted to go."""
+        out = execute(code, complete_event({"request": {"uri": uri}})).output
+        assert out is not None
+        assert out["request"]["uri"] == "/index.html"
+        assert out["request"]["querystring"]["original_path"] == {"value": uri}
+
+    @pytest.mark.parametrize("uri", ["/assets/app.js", "/", "/tracking", "/index.html"])
+    def test_other_paths_untouched(self, code: str, uri: str) -> None:
+        """Assets and the home page pass through unchanged."""
+        out = execute(code, complete_event({"request": {"uri": uri}})).output
+        assert out == {"request": complete_event({"request": {"uri": uri}})["request"]}
+
+    def test_existing_query_is_kept(self, code: str) -> None:
+        """Other query parameters survive the rewrite."""
+        event = complete_event({"request": {"uri": "/book/1", "querystring": {"utm": "x"}}})
+        out = execute(code, event).output
+        assert out is not None and out["request"]["querystring"]["utm"] == {"value": "x"}
+
+    def test_sample_tests_pass(self) -> None:
+        """The sample's own declared tests all pass."""
+        (fn,) = load(SAMPLE, run_tests=False).functions
+        assert len(fn.tests) >= 4
+        assert check(fn) == []
