@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import IO, Any, Callable, Protocol
 
-from reconciler import events
+from reconciler import events, gitinfo
 from reconciler.notify import Notifier
 from reconciler.settings import Settings, WatchSettings
 
@@ -300,6 +300,9 @@ def _serve(settings: Settings, lock: Any, log: Any, stop: threading.Event, clock
     ready = threading.Event()
 
     def after(result: Any) -> None:
+        moved = gitinfo.head(settings.desired)
+        if result.commit is not None and moved is not None and moved != result.commit:
+            triggers.enqueue(CHANGE)  # HEAD moved mid-reconcile (a commit after its files): label it right
         line = status_line(result)
         if not ready.is_set():
             notifier.ready(line)
