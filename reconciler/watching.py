@@ -202,6 +202,7 @@ def watch_files(root: Path, triggers: Triggers, stop: threading.Event, debounce_
     def relevant(_change: Any, path: str) -> bool:
         return is_relevant(path, root)
 
+    last_error = None
     while not stop.is_set():
         try:
             for _batch in watchfiles.watch(
@@ -215,8 +216,12 @@ def watch_files(root: Path, triggers: Triggers, stop: threading.Event, debounce_
             ):
                 triggers.enqueue(CHANGE)
         except Exception as exc:  # noqa: BLE001 - e.g. the directory is gone; the interval still runs
-            log.warning("watch.failed", directory=str(root), error=str(exc))
-            stop.wait(1.0)
+            if str(exc) != last_error:  # once per distinct problem, not every retry
+                log.warning("watch.failed", directory=str(root), error=str(exc))
+                last_error = str(exc)
+            stop.wait(2.0)
+            continue
+        last_error = None
 
 
 def poll_git(sync: Any, triggers: Triggers, stop: threading.Event, interval: float) -> None:

@@ -391,3 +391,20 @@ class TestRun:
         assert rc == [0]
         assert messages.count("WATCHDOG=1") >= 3
         assert messages[-1].startswith("STOPPING=1")
+
+
+class TestWatchFiles:
+    def test_a_missing_directory_is_reported_once_not_every_retry(self, tmp_path: Path) -> None:
+        """watch.failed is logged once per distinct problem while the watcher keeps retrying."""
+        from structlog.testing import capture_logs
+
+        stop = threading.Event()
+        triggers = Triggers(watching.MonotonicClock())
+        with capture_logs() as logs:
+            thread = threading.Thread(target=watching.watch_files, args=(tmp_path / "missing", triggers, stop, 50, watching.events.log()))
+            thread.start()
+            time.sleep(0.3)
+            stop.set()
+            thread.join(5)
+        assert [e["event"] for e in logs] == ["watch.failed"]
+        assert not thread.is_alive()
