@@ -295,24 +295,27 @@ class Stack:
 
     def write_job(self, i: int, status: str) -> Path:
         path = self.desired / "jobs" / f"{job_id(i)}.yaml"
-        text = JOB.format(id=job_id(i), token=self.tokens[i], n=i, amount=f"{i % 900}.{i % 100:02d}", status=status)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(text)
-        os.replace(tmp, path)  # atomic, as editors and git do: the watcher sees one change
+        _replace(path, JOB.format(id=job_id(i), token=self.tokens[i], n=i, amount=f"{i % 900}.{i % 100:02d}", status=status))
         return path
 
     def deploy(self, n: int) -> None:
         """Write desired state number `n` (function code, both versions, one job's status)."""
-        d = self.desired
-        (d / "functions" / "rewrite.js").write_text(FUNCTION_JS.format(n=n))
-        (d / "releases.yaml").write_text(
-            "---\n".join(
-                RELEASE.format(name=name, parameter=param, version=version(n), bucket=RELEASE_BUCKET)
-                for name, param in PARAMS.items()
-            )
-        )
+        self.set_code(n)
+        self.set_versions(n)
         if n:
-            self.write_job(n % self.jobs, STATUSES[n % len(STATUSES)])
+            self.change_job(n)
+
+    def set_code(self, n: int) -> None:
+        _replace(self.desired / "functions" / "rewrite.js", FUNCTION_JS.format(n=n))
+
+    def set_versions(self, n: int) -> None:
+        _replace(self.desired / "releases.yaml", "---\n".join(
+            RELEASE.format(name=name, parameter=param, version=version(n), bucket=RELEASE_BUCKET)
+            for name, param in PARAMS.items()
+        ))
+
+    def change_job(self, n: int) -> Path:
+        return self.write_job(n % self.jobs, STATUSES[n % len(STATUSES)])
 
     def git_init(self) -> None:
         """Make the desired directory a git checkout, as in production (the reconciler reads HEAD)."""
@@ -320,6 +323,13 @@ class Stack:
         subprocess.run(["git", "init", "-q"], **quiet)  # type: ignore[arg-type]
         subprocess.run(["git", "add", "desired"], **quiet)  # type: ignore[arg-type]
         subprocess.run(["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost", "commit", "-qm", "bench"], **quiet)  # type: ignore[arg-type]
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write-then-rename, as git and most editors do: a watcher sees one complete change."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
 def seed_versions(endpoint: str, versions: Iterable[str]) -> None:
