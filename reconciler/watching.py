@@ -357,7 +357,8 @@ def _serve(settings: Settings, lock: Any, log: Any, stop: threading.Event, clock
 
 
 def _on_signals(handler: Callable[[int], Any]) -> Callable[[], None]:
-    """SIGTERM/SIGINT call `handler` once; a second one interrupts. Main thread only (else no-op).
+    """SIGTERM/SIGINT call `handler` once; a second SIGINT (Ctrl-C twice) interrupts, a repeated
+    SIGTERM is ignored (the action in flight still finishes). Main thread only (else no-op).
 
     The handler must not log or take a plain Lock: it runs between two bytecodes of the main
     thread, which may hold that very lock (structlog's write lock, say).
@@ -368,7 +369,9 @@ def _on_signals(handler: Callable[[int], Any]) -> Callable[[], None]:
 
     def on_signal(signum: int, _frame: Any) -> None:
         if seen:
-            raise KeyboardInterrupt
+            if signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            return
         seen.append(signum)
         handler(signum)
 

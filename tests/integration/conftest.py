@@ -164,6 +164,21 @@ class Stack:
         git(self.author, "push", "-q", "origin", "main")
         return git(self.author, "rev-parse", "HEAD")
 
+    def slow_ssm(self, action: str, seconds: float) -> threading.Event:
+        """Make the sandbox hold every SSM `action` request for `seconds`; the event is set when one arrives."""
+        server = self.sandbox._server  # werkzeug's server calls `server.app` per request
+        inner = server.app
+        arrived = threading.Event()
+
+        def app(environ: dict[str, Any], start_response: Any) -> Any:
+            if environ.get("HTTP_X_AMZ_TARGET") == f"AmazonSSM.{action}":
+                arrived.set()
+                time.sleep(seconds)
+            return inner(environ, start_response)
+
+        server.app = app
+        return arrived
+
     def daemon(self, *args: str, state_dir: Path | None = None) -> Daemon:
         d = Daemon.start(self, *args, state_dir=state_dir or self.state_dir)
         self.daemons.append(d)
