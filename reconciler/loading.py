@@ -305,6 +305,8 @@ def _documents(raw: bytes, shown: str, errors: list[str]) -> Iterator[tuple[int,
         errors.append(f"{shown}:{line or 1}: {_yaml_message(exc)}")
     except (RecursionError, UnboundLocalError, MemoryError):
         errors.append(f"{shown}:1: YAML nested too deeply")
+    except Exception as exc:  # noqa: BLE001 - a hostile file must not crash the loader or the daemon
+        errors.append(f"{shown}:1: YAML could not be read ({type(exc).__name__})")
     finally:
         loader.dispose()
 

@@ -110,13 +110,15 @@ class TestCheck:
         assert check(function("syntax error here")) == []
 
 
+@pytest.fixture(scope="module")
+def code() -> str:
+    """The sample function's code, as the loader reads it."""
+    (fn,) = load(SAMPLE, run_tests=False).functions
+    return fn.code.decode()
+
+
 class TestSampleFunction:
     """The sample's /track/ and /book/ rewrite keeps the original path and leaves the rest alone."""
-
-    @pytest.fixture(scope="class")
-    def code(self) -> str:
-        (fn,) = load(SAMPLE, run_tests=False).functions
-        return fn.code.decode()
 
     @pytest.mark.parametrize("uri", ["/track/abc", "/book/x", "/track/fcdc1c82cb284dbe"])
     def test_rewrites_and_keeps_original_path(self, code: str, uri: str) -> None:

@@ -201,6 +201,8 @@ BROKEN = [
     ("duplicate key", {"jobs/one.yml": JOB + "status: completed\n"}, "jobs/one.yml", 11, "duplicate key 'status'"),
     ("python tag", {"jobs/x.yaml": "kind: !!python/object/apply:os.system [ls]\n"}, "jobs/x.yaml", 1, "not allowed"),
     ("non-string key", {"jobs/one.yml": JOB + "1: one\n"}, "jobs/one.yml", 1, "must be a string"),
+    ("local tag", {"jobs/x.yaml": "kind: !shout Job\n"}, "jobs/x.yaml", 1, "tag '!shout' is not allowed"),
+    ("set value", {"jobs/one.yml": JOB + "notes: !!set {a, b}\n"}, "jobs/one.yml", 11, "unsupported YAML value"),
     ("binary value", {"jobs/one.yml": JOB.replace("customer: Ada", "customer: !!binary aGk=")}, "jobs/one.yml", 4,
      "customer"),
 ]
