@@ -107,10 +107,10 @@ class Loader:
         docs = [doc for _, parsed in fresh.values() for doc in parsed.docs]
         errors += [e for _, parsed in fresh.values() for e in parsed.errors]
         rejected = {kind for _, parsed in fresh.values() for kind in parsed.rejected}
-        desired, problems = _assemble(self.root, docs, rejected)
+        desired, problems, functions = _assemble(self.root, docs, rejected)
         errors += _located(problems)
-        if desired is not None and self.run_tests and not errors:
-            errors += self._test_failures(desired.functions)
+        if self.run_tests:
+            errors += self._test_failures(functions)
         if errors or desired is None:
             raise InvalidDesired(errors)
         return desired
@@ -686,8 +686,12 @@ class _Assembly:
         self.problems.append(_Located(doc, _Problem(message, path)))
 
 
-def _assemble(root: Path, docs: list[_Doc], rejected: set[str]) -> tuple[Desired | None, list[_Located | str]]:
-    """The cross-document rules (one Site, unique names, declared distributions, code files)."""
+def _assemble(
+    root: Path, docs: list[_Doc], rejected: set[str]
+) -> tuple[Desired | None, list[_Located | str], tuple[Function, ...]]:
+    """The cross-document rules (one Site, unique names, declared distributions, code files).
+    The functions that could be built come back even when other problems exist, so their tests
+    still run and every error is reported in one go."""
     out = _Assembly()
     by_kind: dict[str, list[_Doc]] = {kind: [] for kind in KINDS}
     for doc in docs:
@@ -718,7 +722,7 @@ def _assemble(root: Path, docs: list[_Doc], rejected: set[str]) -> tuple[Desired
             out.problems.append(_Located(doc, problem))
     problems: list[_Located | str] = [*out.problems, *out.plain]
     if problems or site is None:
-        return None, problems
+        return None, problems, tuple(functions)
     desired = Desired(
         root=root,
         site=site,
@@ -726,7 +730,7 @@ def _assemble(root: Path, docs: list[_Doc], rejected: set[str]) -> tuple[Desired
         functions=tuple(functions),
         jobs=tuple(_job(d) for d in by_kind["Job"]),
     )
-    return desired, []
+    return desired, [], desired.functions
 
 
 def _unique(out: _Assembly, docs: list[_Doc], path: FieldPath, what: str, show_value: bool = True) -> None:

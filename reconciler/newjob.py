@@ -61,7 +61,7 @@ def write_job(desired: Path, customer: str, address: str, price: str, status: st
     document = job_document(customer, address, price, status)
     directory = desired / "jobs"
     path = directory / f"{document['id']}.yaml"
-    text = _header(desired, directory) + yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+    text = _header(desired) + yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
     errors = check_text(text, str(path))
     if errors:
         raise NewJobError(errors[0].split(": ", 1)[-1])
@@ -79,10 +79,9 @@ def write_job(desired: Path, customer: str, address: str, price: str, status: st
     return path, str(document["token"])
 
 
-def _header(desired: Path, directory: Path) -> str:
+def _header(desired: Path) -> str:
     """The editor's schema comment, when the checkout's schemas/ sits beside the desired directory."""
     schema_file = desired.resolve().parent / "schemas" / "job.json"
     if not schema_file.exists():
         return ""
-    relative = os.path.relpath(schema_file, directory.resolve() if directory.exists() else desired.resolve() / "jobs")
-    return f"# yaml-language-server: $schema={relative}\n"
+    return f"# yaml-language-server: $schema={os.path.relpath(schema_file, desired.resolve() / 'jobs')}\n"

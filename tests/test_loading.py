@@ -333,6 +333,13 @@ class TestAllAtOnce:
         assert [e.split(f"{tmp_path}/desired/")[1].split(":")[0] for e in errors] == \
             ["a.yaml", "jobs/one.yml", "jobs/one.yml", "releases/web.yaml", "z/broken.yaml"]
 
+    def test_function_tests_run_despite_other_errors(self, tmp_path: Path) -> None:
+        """A failing function test is reported alongside unrelated schema errors."""
+        files = valid_files(**{"fn/rewrite.js": "function handler(e) { return e.request; }",
+                               "jobs/one.yml": JOB + "extra: 1\n"})
+        errors = errors_of(tree(tmp_path, files))
+        assert len(errors) == 2 and "test 'orders open the app'" in errors[0] and "extra" in errors[1]
+
     def test_relative_root_is_shown_as_given(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         """FILE is the root as given joined with the file's relative path."""
         tree(tmp_path, valid_files(**{"jobs/x.yaml": "kind: Widget\n"}))
