@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
+import subprocess
+import sys
 import time
 
 import pytest
 
 from reconciler.sandbox.seeding import client
-from tests.integration.conftest import Stack, git, set_version
+from tests.integration.conftest import ROOT, Daemon, Stack, git, set_version
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -218,3 +221,22 @@ class TestProcess:
         state = json.loads((stack.state_dir / "state.json").read_text())
         assert state["last"]["result"] == "applied"
         assert daemon.named("daemon.stopping")[0]["signal"] == "SIGTERM"
+
+
+class TestDev:
+    def test_dev_serves_a_sandbox_and_applies_edits_live(self, stack: Stack) -> None:
+        """`dev` prints its endpoint, applies the desired state to its own sandbox, and follows edits."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "NOTIFY_"))}
+        env.update(PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+        command = [sys.executable, "-m", "reconciler", "dev", "--desired", str(stack.desired), "--state-dir", str(stack.state_dir), "--interval", "0.5", "--log-format", "json"]
+        daemon = Daemon(subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env), stack.markers)
+        stack.daemons.append(daemon)
+        daemon.wait_for("reconcile.done", result="applied", timeout=30)
+        endpoint = daemon.lines[0].split()
+        assert endpoint[0] == "endpoint" and endpoint[1].startswith("http://127.0.0.1:")
+        client(endpoint[1], "s3").put_object(Bucket=f"rel-{stack.tag}", Key="web/v7/index.html", Body=b"x")
+        mark = daemon.mark()
+        set_version(stack.desired, stack.tag, "v7")
+        daemon.wait_for("reconcile.done", since=mark, result="applied", timeout=10)
+        assert client(endpoint[1], "ssm").get_parameter(Name=stack.parameter)["Parameter"]["Value"] == "v7"
+        assert daemon.stop() == 0
