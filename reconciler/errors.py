@@ -11,7 +11,7 @@ class InvalidDesired(ReconcilerError):
     """The desired directory is invalid; carries every `FILE:LINE: message` at once."""
 
     def __init__(self, errors: list[str]):
-        self.errors = sorted(errors)
+        self.errors = sorted(errors, key=_position)
         super().__init__("\n".join(self.errors))
 
 
@@ -33,3 +33,10 @@ class PreconditionFailed(ReconcilerError):
 
 class RequirementMissing(PermanentError):
     """A release's required object is missing from its version folder."""
+
+
+def _position(error: str) -> tuple[str, int, str]:
+    """Sort `FILE:LINE: message` by file, then line as a number, then message."""
+    file, _, rest = error.partition(":")
+    line, _, message = rest.partition(":")
+    return (file, int(line), message) if line.isdigit() else (file, 0, rest)
