@@ -166,6 +166,14 @@ class SandboxProcess:
             self.log.seek(0)
             sys.exit(f"sandbox did not start: {line!r}\n{self.log.read().decode()[-3000:]}")
         self.endpoint = line.split()[1]
+        self.warm()
+
+    def warm(self) -> None:
+        """One request per service first: moto builds some backends lazily on first use (SSM
+        loads its default parameters), a cost of the sandbox that no reconciler figure should carry."""
+        boto3_client("ssm", self.endpoint).get_parameters(Names=["/bench/warm"])
+        boto3_client("cloudfront", self.endpoint).list_distributions()
+        boto3_client("s3", self.endpoint).list_buckets()
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -252,7 +260,7 @@ address: {n} Bench Street
 price: {{amount: {amount}, currency: USD, all_inclusive: true}}
 status: {status}
 scheduled: {{date: 2026-11-22, window: afternoon}}
-notes: gate code at the side door
+notes: gate code at the side door ({note})
 history:
   - {{status: requested, at: 2026-11-20T09:00:00Z}}
   - {{status: scheduled, at: 2026-11-21T10:30:00Z}}
@@ -293,9 +301,9 @@ class Stack:
         self.deploy(n)
         return self
 
-    def write_job(self, i: int, status: str) -> Path:
+    def write_job(self, i: int, status: str, note: str = "initial") -> Path:
         path = self.desired / "jobs" / f"{job_id(i)}.yaml"
-        _replace(path, JOB.format(id=job_id(i), token=self.tokens[i], n=i, amount=f"{i % 900}.{i % 100:02d}", status=status))
+        _replace(path, JOB.format(id=job_id(i), token=self.tokens[i], n=i, amount=f"{i % 900}.{i % 100:02d}", status=status, note=note))
         return path
 
     def deploy(self, n: int) -> None:
@@ -315,7 +323,8 @@ class Stack:
         ))
 
     def change_job(self, n: int) -> Path:
-        return self.write_job(n % self.jobs, STATUSES[n % len(STATUSES)])
+        """Change one job (its status, and its notes so that every change is a change)."""
+        return self.write_job(n % self.jobs, STATUSES[n % len(STATUSES)], f"change {n}")
 
     def git_init(self) -> None:
         """Make the desired directory a git checkout, as in production (the reconciler reads HEAD)."""
@@ -345,5 +354,6 @@ def generate_jobs(directory: Path, jobs: int) -> None:
     (directory / "jobs").mkdir(parents=True, exist_ok=True)
     (directory / "site.yaml").write_text(SITE)
     for n in range(jobs):
-        text = JOB.format(id=job_id(n), token=secrets.token_urlsafe(24), n=n, amount=f"{n % 900}.{n % 100:02d}", status="scheduled")
+        text = JOB.format(id=job_id(n), token=secrets.token_urlsafe(24), n=n, amount=f"{n % 900}.{n % 100:02d}",
+                          status="scheduled", note="initial")
         (directory / "jobs" / f"{job_id(n)}.yaml").write_text(text)
