@@ -266,7 +266,12 @@ class Reconciler:
             return []
         remaining = []
         state_invalidations = []
+        owed: dict[str, list[str]] = {}
         for intent in intents:
+            earlier = owed.setdefault(intent["distribution"], [])
+            if earlier and all(_covered(p, earlier) for p in intent["paths"]):
+                continue  # an intent a crash left (issued now, after this reconcile's changes) covers it
+            earlier.extend(intent["paths"])
             try:
                 inv_id = create_invalidation(clients, intent["distribution_id"], intent["paths"], intent["reference"])
             except ReconcilerError as exc:
@@ -341,6 +346,11 @@ class Reconciler:
             self._write_state(state)
         except OSError as exc:
             self.log.error("state.write_failed", error=str(exc))
+
+
+def _covered(path: str, by: list[str]) -> bool:
+    """True when invalidating `by` also invalidates `path` (same path, or a wildcard prefix)."""
+    return any(p == path or (p.endswith("*") and path.startswith(p[:-1])) for p in by)
 
 
 def _drift_fields(action: Action | None) -> list[str]:
