@@ -218,7 +218,8 @@ class Reconciler:
         try:
             raw = statefile.read_json(self._intents_path()) or {}
         except statefile.Corrupt as exc:
-            self.log.error("state.corrupt", file=str(self._intents_path()), error=str(exc))
+            self.log.error("state.corrupt", file=str(self._intents_path()), error=str(exc), action="reset to no intents")
+            self._write_intents([])  # whole again; otherwise a no-change reconcile never rewrites it
             return []
         return [i for i in raw.get("intents", []) if isinstance(i, dict) and i.get("paths")]
 
