@@ -34,6 +34,8 @@ MAX_CODE_BYTES = 10_240
 MAX_DEPTH = 64
 MAX_VALUES = 100_000
 """Values per document after alias expansion: stops "billion laughs" before it costs anything."""
+MAX_PROBLEMS = 20
+"""Problems reported per document; 60,000 unknown keys must not cost 60,000 node searches."""
 KINDS = ("Site", "Release", "Function", "Job")
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -273,6 +275,9 @@ def _parse_bytes(raw: bytes, shown: str, path: Path) -> _Parsed:
             errors.append(f"{shown}:{_node_line(node, problem.path)}: {_with_path(problem)}")
             continue
         problems = _field_problems(kind, data)
+        if len(problems) > MAX_PROBLEMS:  # each is located in the nodes: keep that linear
+            more = len(problems) - MAX_PROBLEMS
+            problems = problems[:MAX_PROBLEMS] + [_Problem(f"{more} more problem(s) in this document not shown")]
         if problems:
             errors += [f"{shown}:{_node_line(node, p.path)}: {_with_path(p)}" for p in problems]
             rejected.append(kind)
