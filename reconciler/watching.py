@@ -275,12 +275,19 @@ def run(
         print(f"reconciler: {exc}", file=sys.stderr, flush=True)
         return 1
     try:
-        return _serve(settings, lock, log, stop or threading.Event(), clock or MonotonicClock(), reconciler, notifier or Notifier())
+        triggers = Triggers(clock or MonotonicClock())
+        received: list[int] = []
+        restore = _on_signals(lambda signum: (received.append(signum), triggers.stop()))
+        try:
+            return _serve(settings, triggers, received, log, stop or threading.Event(), reconciler, notifier or Notifier())
+        finally:
+            restore()
     finally:
         lock.release()
 
 
-def _serve(settings: Settings, lock: Any, log: Any, stop: threading.Event, clock: Clock, reconciler: Any, notifier: Notifier) -> int:
+def _serve(settings: Settings, triggers: Triggers, received: list[int], log: Any, stop: threading.Event, reconciler: Any, notifier: Notifier) -> int:
+    """Wire the trigger sources, the loop and sd_notify; return 0 once stopped."""
     from reconciler.gitsync import GitError, GitSync
 
     if reconciler is None:
@@ -288,7 +295,6 @@ def _serve(settings: Settings, lock: Any, log: Any, stop: threading.Event, clock
 
         reconciler = Reconciler(settings, self_heal=settings.watch.self_heal)
     watch = settings.watch
-    triggers = Triggers(clock)
     sync = GitSync(settings.desired, log) if watch.git_pull else None
 
     def prepare(trigger: str) -> str:
@@ -328,8 +334,6 @@ def _serve(settings: Settings, lock: Any, log: Any, stop: threading.Event, clock
     ]
     if sync is not None:
         threads.append(threading.Thread(target=poll_git, args=(sync, triggers, stop, watch.interval), name="git", daemon=True))
-    received: list[int] = []
-    restore = _on_signals(lambda signum: (received.append(signum), triggers.stop()))
     log.info(
         "daemon.started",
         desired=str(settings.desired),
@@ -351,7 +355,6 @@ def _serve(settings: Settings, lock: Any, log: Any, stop: threading.Event, clock
         notifier.stopping("stopping")
         for thread in threads:
             thread.join(timeout=2.0)
-        restore()
         log.info("daemon.stopped", reconciles=loop.runs)
     return 0
 
