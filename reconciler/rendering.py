@@ -100,8 +100,8 @@ def as_markdown(plan: Plan, desired: Desired, check: Checker | None = None) -> s
     """The plan as a PR comment: marker, summary, action table, diffs, test results, job ids.
 
     Deterministic (no timestamps, sorted) so CI only edits the comment when the plan changes.
-    Jobs appear by id and field name only: the comment is visible to everyone who can read
-    the repository, customers' names, addresses, notes and tokens are not.
+    Jobs appear by id and field name only: everyone who can read the repository sees the
+    comment, and customers' names, addresses, notes and tokens must never be in it.
     """
     if not plan.actions:
         return f"{MARKER}\n**No changes**: live state matches desired state.\n"
@@ -133,7 +133,7 @@ def _md(text: str) -> str:
 
 def _code(text: str) -> str:
     """Inline code for a cell; a backtick inside falls back to escaped plain text."""
-    return f"`{text.replace('|', '&#124;')}`" if "`" not in text else _md(text)
+    return f"`{text.replace('|', chr(92) + '|')}`" if "`" not in text else _md(text)
 
 
 def _paths(invalidate: Any) -> str:
