@@ -23,7 +23,8 @@ class TestSeed:
             dist = cloudfront.get_distribution(Id=dist_id)["Distribution"]
             assert dist["Id"] == dist_id
             assert dist["ARN"].endswith(f"distribution/{dist_id}")
-        listed = {d["Id"] for d in cloudfront.list_distributions()["DistributionList"]["Items"]}
+        pages = cloudfront.get_paginator("list_distributions").paginate()
+        listed = {d["Id"] for page in pages for d in page["DistributionList"].get("Items", [])}
         assert set(DESIRED.site.distributions.values()) <= listed
 
     def test_release_folders_hold_index_and_required_files(self, s3: Any) -> None:
