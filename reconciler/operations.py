@@ -89,5 +89,19 @@ def status(settings: Settings, as_json: bool) -> int:
     except report.Unreadable as exc:
         print(f"reconciler: state file is unreadable: {where / statefile.STATE}: {exc}", file=sys.stderr)
         return 1
-    sys.stdout.write(report.as_json(current) if as_json else report.as_text(current))
+    _register_job_secrets(settings)
+    document = report.as_json(current) if as_json else report.as_text(current)
+    sys.stdout.write(events.redact(document))
     return current.exit_code
+
+
+def _register_job_secrets(settings: Settings) -> None:
+    """Best effort, files only: recorded errors may quote an AWS message echoing job data."""
+    from reconciler.reconciling import secrets_of
+
+    try:
+        from reconciler.loading import load
+
+        events.register_secrets(secrets_of(load(settings.desired, run_tests=False)))
+    except Exception:  # noqa: BLE001 - status must answer even when desired/ is invalid or absent
+        pass

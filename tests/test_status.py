@@ -350,3 +350,32 @@ class TestAfterRealReconcile:
         out = capsys.readouterr().out
         assert "result:         failed" in out
         assert "error:          " in out
+
+
+class TestRedaction:
+    def test_recorded_errors_quoting_job_data_are_redacted(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """An error recorded with an AWS message that echoed a customer is printed redacted."""
+        from reconciler import events
+
+        desired = tmp_path / "desired"
+        (desired / "jobs").mkdir(parents=True)
+        (desired / "site.yaml").write_text(
+            "kind: Site\nname: qdn\nregion: us-east-1\ndistributions: {site: E1}\n"
+            "jobs: {bucket: qdn-data, key: jobs.json, invalidate: {site: [/jobs.json]}}\n"
+        )
+        (desired / "jobs" / "job_1.yaml").write_text(
+            "kind: Job\nid: job_1\ntoken: TOKENMARKERstatus0123456\ncustomer: CustomerMarkerStatus\n"
+            "address: AddressMarkerStatus\nprice: {amount: 1, currency: USD, all_inclusive: true}\nstatus: requested\n"
+        )
+        error = "jobs/qdn-data/jobs.json: InvalidRequest: body of CustomerMarkerStatus at AddressMarkerStatus TOKENMARKERstatus0123456"
+        s = write_state(tmp_path, {**FAILED, "last": last("failed", errors=[error])})
+        saved = events._secrets
+        try:
+            for as_json in (False, True):
+                assert operations.status(s, as_json=as_json) == 1
+                out = capsys.readouterr().out
+                assert "[redacted]" in out
+                for marker in ("CustomerMarkerStatus", "AddressMarkerStatus", "TOKENMARKERstatus0123456"):
+                    assert marker not in out
+        finally:
+            events._secrets = saved  # process-wide registry: leave it as found
