@@ -342,7 +342,7 @@ class Reconciler:
                 "commit": result.commit,
                 "changes": result.changes,
                 "duration_ms": result.duration_ms,
-                "errors": list(result.errors),
+                "errors": [events.redact(e) for e in result.errors],
             }
             self._write_state(state)
         except OSError as exc:
