@@ -124,7 +124,7 @@ def _deep_flow(d: Path) -> str:
 
 
 def _deep_block(d: Path) -> str:
-    text = "kind: Job\n" + "".join("  " * i + "k:\n" for i in range(2000)) + "  " * 2000 + "v\n"
+    text = "kind: Job\n" + "".join("  " * i + "k:\n" for i in range(300)) + "  " * 300 + "v\n"
     (d / "deepblock.yaml").write_text(text)
     return "deepblock.yaml"
 
@@ -199,7 +199,7 @@ CASES: dict[str, tuple[Callable[[Path], str], str]] = {
     "50 MB YAML file (sparse)": (_big, "big"),
     "50 MB function code": (_big_code, "big"),
     "100k-deep flow nesting": (_deep_flow, "deep"),
-    "2000-deep block nesting": (_deep_block, "deep"),
+    "300-deep block nesting": (_deep_block, "deep"),
     "duplicate key in a job": (_duplicate_keys, "dup"),
     "!!python/object/apply tag": (_python_tag, "tag"),
     "!!python/name tag": (_python_name, "tag"),

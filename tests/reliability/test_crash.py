@@ -178,8 +178,15 @@ def test_kill_during_fresh_create_then_restart(world: World, table: Any) -> None
     table("crash", "kill -9 before PublishFunction of a new function (fresh stack), restart by `apply`", "converged; each invalidation exactly once")
 
 
-@pytest.mark.parametrize("name", [statefile.STATE, statefile.INTENTS])
-@pytest.mark.parametrize("garbage", [b'{"baselines": {"functi', b"\x00\xff\xfe garbage", b"[1, 2, 3]"], ids=["torn", "binary", "not-an-object"])
+CORRUPTIONS = [
+    (statefile.STATE, b'{"baselines": {"functi'),
+    (statefile.STATE, b"\x00\xff\xfe garbage"),
+    (statefile.INTENTS, b'{"intents": [{"refer'),
+    (statefile.INTENTS, b"[1, 2, 3]"),
+]
+
+
+@pytest.mark.parametrize(("name", "garbage"), CORRUPTIONS, ids=["state-torn", "state-binary", "intents-torn", "intents-not-object"])
 def test_corrupt_state_file_is_reported_and_rebuilt(world: World, name: str, garbage: bytes, table: Any) -> None:
     """Garbage in state.json / intents.json: `state.corrupt` is logged, the next reconcile
     succeeds from live state, and the file is whole again."""

@@ -79,8 +79,10 @@ KINDS: dict[str, tuple[Inject, str]] = {
 }
 
 CASES = [
-    *[(op, kind) for op in READS for kind in ("500", "reset")],
-    *[(op, kind) for op in WRITES for kind in ("500", "reset", "lost")],
+    *[(op, "500") for op in READS],
+    *[(op, "reset") for op in ("GetParameters", "GetFunction", "GetObject")],
+    *[(op, kind) for op in WRITES for kind in ("500", "lost")],
+    *[(op, "reset") for op in ("UpdateFunction", "PutParameter", "PutObject", "CreateInvalidation")],
     ("GetParameters", "throttle"),
     ("PutParameter", "throttle"),
     ("PutObject", "throttle"),

@@ -79,13 +79,13 @@ def test_every_command_keeps_markers_out_of_output(marked: DiskStack, sandbox: A
         text=True,
         cwd=marked.root,
     )
-    time.sleep(3.0)
+    time.sleep(2.0)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err[-500:]
     assert out.count('"reconcile.done"') >= 2, out[-1000:]
     total += clean("run", out, err)
-    table("secrets", "every command (validate, plan x3, apply, status x2, new-job, run 3 s) on a stack of marker strings", f"{total} output lines, no customer/address/notes/token/secret key")
+    table("secrets", "every command (validate, plan x3, apply, status x2, new-job, run 2 s) on a stack of marker strings", f"{total} output lines, no customer/address/notes/token/secret key")
 
 
 def test_errors_from_aws_are_redacted(marked: DiskStack, sandbox: Any, table: Any) -> None:
