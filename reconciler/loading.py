@@ -96,6 +96,8 @@ class Loader:
         self.run_tests = run_tests
         self._files: dict[str, tuple[StatKey, _Parsed]] = {}
         self._tests: dict[str, tuple[str, ...]] = {}
+        self._jobs: dict[int, tuple[_Doc, Job]] = {}
+        """Job built from each unchanged document, reused so its cached canonical JSON is too."""
 
     def load(self) -> Desired:
         files, errors = _scan(self.root)
@@ -104,12 +106,22 @@ class Loader:
         fresh: dict[str, tuple[StatKey, _Parsed]] = {}
         for shown, path, key in files:
             cached = self._files.get(shown)
-            fresh[shown] = cached if cached and cached[0] == key else (key, _parse_file(path, shown))
+            fresh[shown] = cached if cached and cached[0] == key else (key, _parse_file(Path(path), shown))
         self._files = fresh
         docs = [doc for _, parsed in fresh.values() for doc in parsed.docs]
         errors += [e for _, parsed in fresh.values() for e in parsed.errors]
         rejected = {kind for _, parsed in fresh.values() for kind in parsed.rejected}
-        desired, problems, functions = _assemble(self.root, docs, rejected)
+        built: dict[int, tuple[_Doc, Job]] = {}
+
+        def job_of(doc: _Doc) -> Job:
+            entry = self._jobs.get(id(doc))
+            if entry is None or entry[0] is not doc:
+                entry = (doc, _job(doc))
+            built[id(doc)] = entry
+            return entry[1]
+
+        desired, problems, functions = _assemble(self.root, docs, rejected, job_of)
+        self._jobs = built
         errors += _located(problems)
         if self.run_tests:
             errors += self._test_failures(functions)
@@ -135,16 +147,17 @@ def check_text(text: str, shown: str) -> list[str]:
 # --- finding and reading files ---------------------------------------------------------------
 
 
-def _scan(root: Path) -> tuple[list[tuple[str, Path, StatKey]], list[str]]:
+def _scan(root: Path) -> tuple[list[tuple[str, str, StatKey]], list[str]]:
     """Every `*.yaml`/`*.yml` under root (dot-names skipped), sorted, with its stat key; symlinks
-    are followed only inside root, each real directory once, so loops cannot hang us."""
+    are followed only inside root, each real directory once, so loops cannot hang us. Paths are
+    plain strings: a `Path` per file costs more than the stat, and only changed files need one."""
     try:
         real_root = root.resolve(strict=True)
     except (OSError, RuntimeError):
         return [], [f"{root}: desired directory not found"]
     if not real_root.is_dir():
         return [], [f"{root}: not a directory"]
-    files: list[tuple[str, Path, StatKey]] = []
+    files: list[tuple[str, str, StatKey]] = []
     errors: list[str] = []
     seen_dirs: set[str] = set()
 
@@ -158,7 +171,7 @@ def _scan(root: Path) -> tuple[list[tuple[str, Path, StatKey]], list[str]]:
         for entry in entries:
             if entry.name.startswith("."):
                 continue
-            path = directory / entry.name
+            path = entry.path  # os.path.join(directory, entry.name)
             name = os.path.join(shown, entry.name)
             is_yaml = entry.name.endswith(YAML_SUFFIXES)
             try:
@@ -173,7 +186,7 @@ def _scan(root: Path) -> tuple[list[tuple[str, Path, StatKey]], list[str]]:
                 continue
             if stat.S_ISDIR(st.st_mode):
                 if os.path.realpath(path) not in seen_dirs:
-                    walk(path, name)
+                    walk(Path(path), name)
             elif is_yaml and not stat.S_ISREG(st.st_mode):
                 errors.append(f"{name}: not a regular file")
             elif is_yaml:
@@ -692,7 +705,7 @@ class _Assembly:
 
 
 def _assemble(
-    root: Path, docs: list[_Doc], rejected: set[str]
+    root: Path, docs: list[_Doc], rejected: set[str], job_of: Callable[[_Doc], Job] | None = None
 ) -> tuple[Desired | None, list[_Located | str], tuple[Function, ...]]:
     """The cross-document rules (one Site, unique names, declared distributions, code files).
     The functions that could be built come back even when other problems exist, so their tests
@@ -733,7 +746,7 @@ def _assemble(
         site=site,
         releases=tuple(_release(d) for d in by_kind["Release"]),
         functions=tuple(functions),
-        jobs=tuple(_job(d) for d in by_kind["Job"]),
+        jobs=tuple((job_of or _job)(d) for d in by_kind["Job"]),
     )
     return desired, [], desired.functions
 

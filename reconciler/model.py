@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -104,6 +105,11 @@ class Job:
     """The published JSON object of this job (no `kind`; dates as ISO strings)."""
     source: Source = Source("")
 
+    @cached_property
+    def canonical(self) -> bytes:
+        """`canonical_json(document)`, computed once per job (the loader reuses unchanged jobs)."""
+        return canonical_json(dict(self.document))
+
 
 @dataclass(frozen=True)
 class Desired:
@@ -116,6 +122,12 @@ class Desired:
     def jobs_document(self) -> dict[str, Any]:
         """The object published as jobs.json: every job sorted by id."""
         return {"jobs": [dict(j.document) for j in sorted(self.jobs, key=lambda j: j.id)]}
+
+    @cached_property
+    def jobs_canonical(self) -> bytes:
+        """`canonical_json(self.jobs_document())`, assembled from the jobs' cached bytes (the same
+        bytes: canonical JSON of `{"jobs": [...]}` is the items' canonical JSON joined by commas)."""
+        return b'{"jobs":[' + b",".join(j.canonical for j in sorted(self.jobs, key=lambda j: j.id)) + b"]}"
 
     def distribution_id(self, logical: str) -> str:
         return self.site.distributions[logical]

@@ -167,10 +167,10 @@ def _plan_jobs(desired: Desired, live: Live) -> Action | None:
     target = desired.site.jobs
     if target is None:
         return None
-    document = desired.jobs_document()
     current = live.jobs
-    if current is not None and current.exists and _same_json(current.document, document):
+    if current is not None and current.exists and _live_canonical(current.document) == desired.jobs_canonical:
         return None
+    document = desired.jobs_document()
     exists = current is not None and current.exists
     return Action(
         "update" if exists else "create",
@@ -181,13 +181,47 @@ def _plan_jobs(desired: Desired, live: Live) -> Action | None:
             "bucket": target.bucket,
             "key": target.key,
             "etag": current.etag if exists and current else None,
-            **job_changes(current.document if exists and current else None, document),
+            **job_changes(current.document if exists and current else None, document, _canonical_by_id(desired)),
         },
     )
 
 
-def _same_json(a: Any, b: Any) -> bool:
-    return a is not None and canonical_json(a) == canonical_json(b)
+def _canonical_by_id(desired: Desired) -> dict[str, bytes] | None:
+    """Job id -> `Job.canonical`; None unless ids are unique (the loader guarantees they are)."""
+    by_id = {j.id: j.canonical for j in desired.jobs}
+    return by_id if len(by_id) == len(desired.jobs) else None
+
+
+_LIVE_MEMO: list[tuple[Any, bytes, dict[str, bytes]]] = []
+"""(live document, its canonical JSON, canonical JSON per job id) for the last few documents read.
+
+The reader hands back the very same parsed object while the object's ETag is unchanged, and
+nobody mutates live state, so a no-change reconcile re-serializes nothing. By identity, with the
+object held, so an id is never reused while remembered."""
+
+
+def _live_entry(document: Any) -> tuple[Any, bytes, dict[str, bytes]]:
+    for entry in _LIVE_MEMO:
+        if entry[0] is document:
+            return entry
+    entry = (document, canonical_json(document), {})
+    _LIVE_MEMO.append(entry)
+    del _LIVE_MEMO[:-2]
+    return entry
+
+
+def _live_canonical(document: Any) -> bytes | None:
+    """`canonical_json(document)`, or None for an absent/unparsable (None) document."""
+    return None if document is None else _live_entry(document)[1]
+
+
+def _canonical_job(document: Any, job: Mapping[str, Any]) -> bytes:
+    """The canonical JSON of one job of a live document, computed once per document."""
+    per_job = _live_entry(document)[2]
+    key = job["id"]
+    if key not in per_job:
+        per_job[key] = canonical_json(job)
+    return per_job[key]
 
 
 def _jobs_by_id(document: Any) -> dict[str, Mapping[str, Any]] | None:
@@ -201,8 +235,14 @@ def _jobs_by_id(document: Any) -> dict[str, Mapping[str, Any]] | None:
     return jobs
 
 
-def job_changes(old_document: Any, new_document: Mapping[str, Any]) -> dict[str, Any]:
-    """Added, removed and changed job ids (with changed field names only: no customer data)."""
+def job_changes(
+    old_document: Any, new_document: Mapping[str, Any], new_canonical: Mapping[str, bytes] | None = None
+) -> dict[str, Any]:
+    """Added, removed and changed job ids (with changed field names only: no customer data).
+
+    `new_canonical` (job id -> canonical JSON of that job of `new_document`, as `Job.canonical`)
+    lets a job whose whole canonical JSON is unchanged skip the per-field comparison: equal
+    canonical JSON of two objects means equal canonical JSON of every field."""
     new = _jobs_by_id(new_document) or {}
     old = _jobs_by_id(old_document)
     if old is None:
@@ -212,6 +252,13 @@ def job_changes(old_document: Any, new_document: Mapping[str, Any]) -> dict[str,
             "changed": {},
             "replaced": old_document is not None,
         }
+    same: set[str] = set()
+    if new_canonical is not None:
+        same = {
+            job_id
+            for job_id in set(old) & set(new)
+            if job_id in new_canonical and _canonical_job(old_document, old[job_id]) == new_canonical[job_id]
+        }
     changed = {
         job_id: sorted(
             k
@@ -219,6 +266,7 @@ def job_changes(old_document: Any, new_document: Mapping[str, Any]) -> dict[str,
             if canonical_json(old[job_id].get(k)) != canonical_json(new[job_id].get(k))
         )
         for job_id in sorted(set(old) & set(new))
+        if job_id not in same
     }
     return {
         "added": sorted(set(new) - set(old)),
@@ -304,8 +352,9 @@ def observe(desired: Desired, live: Live) -> dict[str, Observation]:
     if desired.site.jobs is not None:
         jobs = live.jobs
         present = jobs is not None and jobs.exists
+        live_json = _live_canonical(jobs.document) if present and jobs is not None else None
         seen[desired.site.jobs.resource] = Observation(
-            digest(desired.jobs_document()),
-            digest(jobs.document) if present and jobs is not None else None,
+            digest(desired.jobs_canonical),
+            digest(jobs.document if live_json is None else live_json) if present and jobs is not None else None,
         )
     return seen
