@@ -1,12 +1,26 @@
-"""The git commit of the desired directory (HEAD of its repo), or None outside git."""
+"""The git commit of the desired directory (HEAD of its repo), or None outside git.
+
+Read from `.git/HEAD` and the ref it names (loose, then packed-refs) without spawning `git`, as
+the daemon asks at every reconcile; anything unusual (worktrees, `GIT_DIR`, another owner,
+reftable, a missing ref) is left to `git rev-parse`, which stays the reference behaviour.
+"""
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 from pathlib import Path
 
+_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
 
 def head(directory: Path) -> str | None:
+    sha = _read_head(directory)
+    return sha if sha is not None else _rev_parse(directory)
+
+
+def _rev_parse(directory: Path) -> str | None:
     try:
         done = subprocess.run(
             ["git", "-C", str(directory), "rev-parse", "--verify", "-q", "HEAD"],
@@ -18,3 +32,47 @@ def head(directory: Path) -> str | None:
         return None
     sha = done.stdout.strip()
     return sha if done.returncode == 0 and sha else None
+
+
+def _read_head(directory: Path) -> str | None:
+    """HEAD's commit read from the files, or None to ask git (never a guess)."""
+    if any(name in os.environ for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_CEILING_DIRECTORIES", "GIT_DISCOVERY_ACROSS_FILESYSTEM")):
+        return None
+    try:
+        start = Path(directory).resolve(strict=True)
+        device = start.stat().st_dev
+        for folder in (start, *start.parents):
+            if folder.stat().st_dev != device:
+                return None  # git stops at a filesystem boundary; let it decide
+            dot_git = folder / ".git"
+            if dot_git.is_symlink() or dot_git.is_file():
+                return None  # a worktree or submodule: git knows where its files are
+            if dot_git.is_dir():
+                return _resolve(dot_git)
+    except (OSError, RuntimeError, ValueError):
+        return None
+    return None
+
+
+def _resolve(git_dir: Path) -> str | None:
+    if git_dir.stat().st_uid != os.getuid() or (git_dir / "commondir").exists() or (git_dir / "reftable").exists():
+        return None  # git's safe.directory check, shared worktrees, reftable: ask git
+    text = (git_dir / "HEAD").read_text(encoding="utf-8").strip()
+    if _SHA.fullmatch(text):
+        return text
+    if not text.startswith("ref: refs/"):
+        return None
+    ref = text[5:].strip()
+    if ".." in ref or ref.endswith("/"):
+        return None
+    loose = git_dir / ref
+    if loose.is_file():
+        sha = loose.read_text(encoding="utf-8").strip()
+        return sha if _SHA.fullmatch(sha) else None
+    packed = git_dir / "packed-refs"
+    if packed.is_file():
+        for line in packed.read_text(encoding="utf-8").splitlines():
+            sha, _, name = line.partition(" ")
+            if name == ref and _SHA.fullmatch(sha):
+                return sha
+    return None
