@@ -63,6 +63,8 @@ class Reconciler:
     cache: Any = None
     log: Any = field(default=None)
     state: dict[str, Any] | None = None
+    distributions: dict[str, str] = field(default_factory=dict)
+    """The Site's distributions (logical -> id) as last loaded."""
     """This cycle's state document, written once at its end."""
     created: list[dict[str, Any]] = field(default_factory=list)
     """Invalidations created in this reconcile, confirmed from the next one on."""
@@ -130,6 +132,7 @@ class Reconciler:
         from reconciler.aws.reading import read
 
         desired = self.loader.load()
+        self.distributions = dict(desired.site.distributions)
         events.register_secrets(secrets_of(desired))
         clients = self._ensure_clients(desired)
         state = self._read_state()
@@ -218,10 +221,26 @@ class Reconciler:
         try:
             raw = statefile.read_json(self._intents_path()) or {}
         except statefile.Corrupt as exc:
-            self.log.error("state.corrupt", file=str(self._intents_path()), error=str(exc), action="reset to no intents")
-            self._write_intents([])  # whole again; otherwise a no-change reconcile never rewrites it
-            return []
+            # What was owed is unknown: owe the whole of every distribution rather than serve stale files.
+            owed = [
+                self._intent(logical, dist_id, ["/*"])
+                for logical, dist_id in sorted(self.distributions.items())
+            ]
+            self.log.error("state.corrupt", file=str(self._intents_path()), error=str(exc), action="invalidate /* on every distribution")
+            self._write_intents(owed)  # whole again; otherwise a no-change reconcile never rewrites it
+            return owed
         return [i for i in raw.get("intents", []) if isinstance(i, dict) and i.get("paths")]
+
+    @staticmethod
+    def _intent(distribution: str, distribution_id: str, paths: list[str]) -> dict[str, Any]:
+        """One owed invalidation, with its own CallerReference (reused only to re-issue it)."""
+        return {
+            "reference": f"reconciler-{uuid.uuid4()}",
+            "distribution": distribution,
+            "distribution_id": distribution_id,
+            "paths": paths,
+            "recorded_at": now_iso(),
+        }
 
     def _write_intents(self, intents: list[dict[str, Any]]) -> None:
         statefile.write_json(self._intents_path(), {"intents": intents})
@@ -229,13 +248,7 @@ class Reconciler:
     def _record_intent(self, todo: Plan) -> list[dict[str, Any]]:
         """Durably record the invalidations this reconcile will owe, before any change."""
         new = [
-            {
-                "reference": f"reconciler-{uuid.uuid4()}",
-                "distribution": a.detail["distribution"],
-                "distribution_id": a.detail["distribution_id"],
-                "paths": list(a.detail["paths"]),
-                "recorded_at": now_iso(),
-            }
+            self._intent(a.detail["distribution"], a.detail["distribution_id"], list(a.detail["paths"]))
             for a in todo.invalidations
         ]
         if new:

@@ -196,6 +196,9 @@ def test_corrupt_state_file_is_reported_and_rebuilt(world: World, name: str, gar
     corrupt = [e for e in logs if e["event"] == "state.corrupt"]
     assert corrupt and name in corrupt[0]["file"]
     assert result.result == "in_sync", result
+    whole = [e["distribution"] for e in logs if e["event"] == "invalidation.created" and e["paths"] == ["/*"]]
+    # what torn intents owed is unknown: every distribution is invalidated whole, once
+    assert sorted(whole) == (sorted(load(world.stack.desired, run_tests=False).site.distributions) if name == statefile.INTENTS else [])
     assert_state_parses(world.stack)
     world.change_everything()
     assert world.reconcile()[0].result == "applied"
