@@ -168,11 +168,12 @@ def _scan(root: Path) -> tuple[list[tuple[str, str, StatKey]], list[str]]:
         except OSError as exc:
             errors.append(f"{shown}: cannot list directory: {exc.strerror}")
             return
+        prefix = shown if shown.endswith(os.sep) else shown + os.sep  # os.path.join, once per directory
         for entry in entries:
             if entry.name.startswith("."):
                 continue
             path = entry.path  # os.path.join(directory, entry.name)
-            name = os.path.join(shown, entry.name)
+            name = prefix + entry.name
             is_yaml = entry.name.endswith(YAML_SUFFIXES)
             try:
                 if entry.is_symlink() and not _inside(os.path.realpath(path), real_root):

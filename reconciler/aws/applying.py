@@ -16,7 +16,7 @@ from typing import Any, Callable
 from reconciler.aws.errors import is_not_found, translate
 from reconciler.aws.session import Clients
 from reconciler.errors import PermanentError, ReconcilerError, RequirementMissing
-from reconciler.model import Desired, Function, Release, canonical_json
+from reconciler.model import Desired, Function, Release
 from reconciler.planning import FUNCTION, JOBS, RELEASE, Action, Plan
 
 DEVELOPMENT, LIVE = "DEVELOPMENT", "LIVE"
@@ -163,7 +163,7 @@ def write_jobs(clients: Clients, desired: Desired, action: Action, commit: str |
     clients.s3.put_object(
         Bucket=action.detail["bucket"],
         Key=action.detail["key"],
-        Body=canonical_json(desired.jobs_document()),
+        Body=desired.jobs_canonical,  # canonical_json(desired.jobs_document()), computed once
         ContentType="application/json",
         CacheControl="no-cache",
         Metadata={"reconciler-commit": commit or "unknown"},
