@@ -27,6 +27,8 @@ CATEGORIES = {
     "secrets": "Secrets and PII",
 }
 TABLE = Path(__file__).resolve().parents[2] / "docs" / "reliability-table.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
+START, END = "<!-- reliability-table:start -->", "<!-- reliability-table:end -->"
 
 
 @pytest.fixture
@@ -63,7 +65,17 @@ def write(path: Path = TABLE, seconds: float | None = None) -> Path:
         lines.append("")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines))
+    if path == TABLE:
+        _into_readme("\n".join(lines[2:]).strip().replace("\n## ", "\n#### "))
     return path
+
+
+def _into_readme(body: str, readme: Path = README) -> None:
+    """Replace the README's generated block (between its markers) with the same table."""
+    text = readme.read_text()
+    if START in text and END in text:
+        head, rest = text.split(START, 1)
+        readme.write_text(f"{head}{START}\n{body}\n{END}{rest.split(END, 1)[1]}")
 
 
 def _cell(text: str) -> str:
