@@ -210,6 +210,14 @@ def _live_entry(document: Any) -> tuple[Any, bytes, dict[str, bytes]]:
     return entry
 
 
+def remember_live(document: Any, canonical: bytes, per_job: Mapping[str, bytes]) -> None:
+    """Tell the planner the canonical JSON of a live document known without serializing it (the
+    reader's copy of this process's own upload): `canonical` must be `canonical_json(document)`
+    and `per_job` the same per job id."""
+    _LIVE_MEMO.append((document, canonical, dict(per_job)))
+    del _LIVE_MEMO[:-2]
+
+
 def _live_canonical(document: Any) -> bytes | None:
     """`canonical_json(document)`, or None for an absent/unparsable (None) document."""
     return None if document is None else _live_entry(document)[1]

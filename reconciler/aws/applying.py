@@ -160,7 +160,7 @@ def _description(commit: str | None) -> str:
 def write_jobs(clients: Clients, desired: Desired, action: Action, commit: str | None) -> None:
     """Replace the jobs object only if it is still what was read (never a blind overwrite)."""
     guard = {"IfMatch": action.detail["etag"]} if action.detail.get("etag") else {"IfNoneMatch": "*"}
-    clients.s3.put_object(
+    answer = clients.s3.put_object(
         Bucket=action.detail["bucket"],
         Key=action.detail["key"],
         Body=desired.jobs_canonical,  # canonical_json(desired.jobs_document()), computed once
@@ -169,6 +169,8 @@ def write_jobs(clients: Clients, desired: Desired, action: Action, commit: str |
         Metadata={"reconciler-commit": commit or "unknown"},
         **guard,
     )
+    if answer.get("ETag"):
+        clients.written[(action.detail["bucket"], action.detail["key"])] = (answer["ETag"], desired)
 
 
 # -- invalidations ---------------------------------------------------------------------------

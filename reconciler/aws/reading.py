@@ -3,7 +3,8 @@
 SSM GetParameters in batches of 10; per function DescribeFunction(LIVE) and GetFunction only
 when the ETag is new to this process; DEVELOPMENT only when LIVE differs from desired; one
 conditional GetObject for the jobs object. A `ReadCache` kept across reconciles makes the
-steady state one request per resource kind.
+steady state one request per resource kind; the jobs object this process wrote itself is
+recognised by its ETag (304) and never downloaded or parsed again.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 from reconciler.aws.errors import is_not_found, is_not_modified, translate
 from reconciler.aws.session import Clients
 from reconciler.model import Desired, FunctionStage, Live, LiveFunction, LiveObject
-from reconciler.planning import stage_equals
+from reconciler.planning import remember_live, stage_equals
 
 DEVELOPMENT, LIVE = "DEVELOPMENT", "LIVE"
 
@@ -105,6 +106,9 @@ def read_jobs(clients: Clients, desired: Desired, cache: ReadCache) -> LiveObjec
     where = (target.bucket, target.key)
     with cache.lock:
         cached = cache.objects.get(where)
+    mine = getattr(clients, "written", {}).get(where)
+    if mine is not None and (cached is None or cached[0] != mine[0]):
+        cached = _own_write(*mine)
     kwargs: dict[str, Any] = {"Bucket": target.bucket, "Key": target.key}
     if cached:
         kwargs["IfNoneMatch"] = cached[0]
@@ -112,12 +116,16 @@ def read_jobs(clients: Clients, desired: Desired, cache: ReadCache) -> LiveObjec
         got = clients.s3.get_object(**kwargs)
     except Exception as exc:
         if cached and is_not_modified(exc):
+            with cache.lock:
+                cache.objects[where] = cached
             return LiveObject(target.bucket, target.key, True, cached[0], cached[1])
         if is_not_found(exc):
             with cache.lock:
                 cache.objects.pop(where, None)
+            _forget_own_write(clients, where)
             return LiveObject(target.bucket, target.key, False)
         raise translate(exc, target.resource) from exc
+    _forget_own_write(clients, where)  # changed since this process wrote it: read what is there
     body = got["Body"].read()
     try:
         document = json.loads(body)
@@ -127,3 +135,16 @@ def read_jobs(clients: Clients, desired: Desired, cache: ReadCache) -> LiveObjec
     with cache.lock:
         cache.objects[where] = (etag, document)
     return LiveObject(target.bucket, target.key, True, etag, document)
+
+
+def _own_write(etag: str, written: Desired) -> tuple[str, Any]:
+    """What this process itself uploaded under `etag`, as the reader would have parsed it: the
+    same JSON (`jobs_canonical` is its exact bytes), its canonical form handed to the planner.
+    Used only if S3 answers 304 to that ETag; any other answer is downloaded and parsed."""
+    document = written.jobs_document()
+    remember_live(document, written.jobs_canonical, {j.id: j.canonical for j in written.jobs})
+    return etag, document
+
+
+def _forget_own_write(clients: Clients, where: tuple[str, str]) -> None:
+    getattr(clients, "written", {}).pop(where, None)
