@@ -32,6 +32,9 @@ takes the plain path, whose result depends on the order of replacements."""
 def register_secrets(values: Iterable[str]) -> None:
     """Remember strings (tokens, names, addresses) that must never appear in a log line."""
     global _secrets, _marker_clash
+    values = list(values)
+    if _secrets.issuperset(values):
+        return  # the daemon registers the same values every reconcile: nothing new, no new set
     new = frozenset(v for v in values if v and len(v) >= 3) - _secrets
     if new:
         _marker_clash = _marker_clash or any("[" in v or "]" in v or v in _MARKER for v in new)
