@@ -15,6 +15,7 @@ import json
 import os
 import re
 import stat
+import sys
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import cache
@@ -418,7 +419,7 @@ def _plain(root: Any) -> Any:
                 if type(key) is not str:
                     raise _Problem(f"key {_short(key)} must be a string (quote it)")
                 try:
-                    out[key] = walk(item, depth + 1)
+                    out[sys.intern(key)] = walk(item, depth + 1)
                 except _Problem as problem:
                     problem.path = (key, *problem.path)
                     raise
