@@ -127,20 +127,27 @@ def read_jobs(clients: Clients, desired: Desired, cache: ReadCache) -> LiveObjec
         raise translate(exc, target.resource) from exc
     _forget_own_write(clients, where)  # changed since this process wrote it: read what is there
     body = got["Body"].read()
+    etag = got["ETag"]
+    if body == desired.jobs_canonical:
+        # Exactly the bytes we would upload (the common, in-sync case): the same JSON as parsing
+        # them, without parsing (at 100,000 jobs that is ~40 MB of JSON and ~300 MB of objects).
+        document = _own_write(etag, desired)[1]
+        with cache.lock:
+            cache.objects[where] = (etag, document)
+        return LiveObject(target.bucket, target.key, True, etag, document)
     try:
         document = json.loads(body)
     except ValueError:
         document = None
-    etag = got["ETag"]
     with cache.lock:
         cache.objects[where] = (etag, document)
     return LiveObject(target.bucket, target.key, True, etag, document)
 
 
 def _own_write(etag: str, written: Desired) -> tuple[str, Any]:
-    """What this process itself uploaded under `etag`, as the reader would have parsed it: the
-    same JSON (`jobs_canonical` is its exact bytes), its canonical form handed to the planner.
-    Used only if S3 answers 304 to that ETag; any other answer is downloaded and parsed."""
+    """The object built from `written` as the reader would have parsed it: the same JSON
+    (`jobs_canonical` is its exact bytes), its canonical form handed to the planner. Used when S3
+    answers 304 to the ETag of this process's own upload, or sends exactly those bytes."""
     document = written.jobs_document()
     remember_live(document, written.jobs_canonical, {j.id: j.canonical for j in written.jobs})
     return etag, document
