@@ -15,9 +15,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 PROJECT = Path(__file__).resolve().parent.parent
 BENCH = PROJECT / "bench"
@@ -184,7 +185,7 @@ class SandboxProcess:
                 self.proc.kill()
                 self.proc.wait()
 
-    def __enter__(self) -> "SandboxProcess":
+    def __enter__(self) -> SandboxProcess:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -289,7 +290,7 @@ class Stack:
     def desired(self) -> Path:
         return self.root / "desired"
 
-    def create(self, n: int = 0) -> "Stack":
+    def create(self, n: int = 0) -> Stack:
         d = self.desired
         (d / "jobs").mkdir(parents=True, exist_ok=True)
         (d / "functions").mkdir(exist_ok=True)

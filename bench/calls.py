@@ -30,8 +30,17 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (  # noqa: E402
-    FUNCTION_JS, PROJECT, RECONCILER, RELEASE, RELEASE_BUCKET, SandboxProcess, Stack, done_event, header, run,
+from _common import (
+    FUNCTION_JS,
+    PROJECT,
+    RECONCILER,
+    RELEASE,
+    RELEASE_BUCKET,
+    SandboxProcess,
+    Stack,
+    done_event,
+    header,
+    run,
     use_env_here,
 )
 

@@ -34,9 +34,27 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (  # noqa: E402
-    DASH_ID, DATA_BUCKET, FUNCTION, PARAMS, PROJECT, PYTHON, RECONCILER, RELEASE_BUCKET, SITE_ID,
-    SandboxProcess, Stack, done_event, env, header, median, ms, run, seed_versions, use_env_here, version,
+from _common import (
+    DASH_ID,
+    DATA_BUCKET,
+    FUNCTION,
+    PARAMS,
+    PROJECT,
+    PYTHON,
+    RECONCILER,
+    RELEASE_BUCKET,
+    SITE_ID,
+    SandboxProcess,
+    Stack,
+    done_event,
+    env,
+    header,
+    median,
+    ms,
+    run,
+    seed_versions,
+    use_env_here,
+    version,
 )
 
 INVALIDATIONS = {SITE_ID: ["/*"], DASH_ID: ["/*"]}

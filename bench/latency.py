@@ -35,8 +35,18 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (  # noqa: E402
-    PROJECT, RECONCILER, SandboxProcess, Stack, env, header, median, percentile, seed_versions, use_env_here, version,
+from _common import (
+    PROJECT,
+    RECONCILER,
+    SandboxProcess,
+    Stack,
+    env,
+    header,
+    median,
+    percentile,
+    seed_versions,
+    use_env_here,
+    version,
 )
 
 LAST_CALL = ("action.applied", "invalidation.created")

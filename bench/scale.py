@@ -32,8 +32,17 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (  # noqa: E402
-    PROJECT, PYTHON, RECONCILER, SandboxProcess, Stack, done_event, header, median, run, use_env_here,
+from _common import (
+    PROJECT,
+    PYTHON,
+    RECONCILER,
+    SandboxProcess,
+    Stack,
+    done_event,
+    header,
+    median,
+    run,
+    use_env_here,
 )
 
 FLOOR = (
