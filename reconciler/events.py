@@ -42,16 +42,17 @@ def register_secrets(values: Iterable[str]) -> None:
 
 
 def redact(text: str) -> str:
-    secrets = _secrets
-    if secrets and not _marker_clash and _substrings(len(text)) < len(secrets):
+    current = _secrets  # one snapshot: the daemon may register more from another thread
+    secrets: Iterable[str] = current
+    if current and not _marker_clash and _substrings(len(text)) < len(current):
         # Cheaper than testing every secret (10,000 jobs are 30,000 secrets): which of the
         # text's own substrings are secrets. Only those can be replaced below.
-        present = {text[i:j] for i in range(len(text)) for j in range(i + 3, len(text) + 1)} & secrets
+        present = {text[i:j] for i in range(len(text)) for j in range(i + 3, len(text) + 1)} & current
         if not present:
             return text
         if len(present) == 1:
             return text.replace(present.pop(), _MARKER)
-        secrets = [s for s in secrets if s in present]  # in the order of _secrets, as below
+        secrets = [s for s in current if s in present]  # in the order of _secrets, as below
     for secret in secrets:
         if secret in text:
             text = text.replace(secret, "[redacted]")
