@@ -172,6 +172,10 @@ def _plan_jobs(desired: Desired, live: Live) -> Action | None:
         return None
     document = desired.jobs_document()
     exists = current is not None and current.exists
+    old = current.document if exists and current else None
+    changes = job_changes(old, document, _canonical_by_id(desired))
+    if exists and old is None:
+        changes["replaced"] = True  # the live object is there but is not JSON
     return Action(
         "update" if exists else "create",
         target.resource,
@@ -181,7 +185,7 @@ def _plan_jobs(desired: Desired, live: Live) -> Action | None:
             "bucket": target.bucket,
             "key": target.key,
             "etag": current.etag if exists and current else None,
-            **job_changes(current.document if exists and current else None, document, _canonical_by_id(desired)),
+            **changes,
         },
     )
 

@@ -171,3 +171,12 @@ class TestObserve:
     def test_absent_resource_has_no_live_digest(self) -> None:
         """Absent live resources observe as None."""
         assert observe(DESIRED, Live())["release/web"].live is None
+
+
+class TestUnreadableLiveJobs:
+    def test_unparsable_live_object_is_planned_as_a_replacement(self) -> None:
+        """A jobs object that exists but is not JSON: update, and the plan says it replaces it."""
+        live = with_(IN_SYNC, jobs=LiveObject("data-bucket", "data/jobs.json", True, '"e"', None))
+        action = plan(DESIRED, live).changes[0]
+        assert action.action == "update" and action.detail["replaced"] is True
+        assert action.detail["added"] == ["job_1"]
