@@ -183,9 +183,17 @@ class Reconciler:
         if not conflicted:
             return outcomes
         live = read(self.clients, desired, self.cache)
-        for o in conflicted.values():
-            self.log.warning("conflict.detected", resource=o.action.resource, action=o.action.action, error=str(o.error))
         again = plan(desired, live, skip=() if self.self_heal else drifted)
+        theirs = {a.resource: a for a in again.changes}
+        for o in conflicted.values():
+            # what the other writer's version differs in, logged before git's version replaces it
+            self.log.warning(
+                "conflict.detected",
+                resource=o.action.resource,
+                action=o.action.action,
+                fields=_drift_fields(theirs.get(o.action.resource)),
+                error=str(o.error),
+            )
         retry = Plan(tuple(a for a in again.changes if a.resource in conflicted))
         redone = {o.action.resource: o for o in applying.execute(self.clients, desired, retry, commit, self._notify)}
         # a conflicted resource that re-planned to nothing was made equal by the other writer

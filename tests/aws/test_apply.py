@@ -162,6 +162,8 @@ class TestSafetyRules:
         names = [e["event"] for e in logs]
         assert "conflict.detected" in names
         assert names.index("conflict.detected") < names.index("action.applied")
+        conflict = events_named(logs, "conflict.detected")[0]
+        assert conflict["resource"] == function.resource and conflict["fields"] == ["code"]
         assert result.result == "applied"
         assert live_code(stack, "LIVE") == new_code
 
