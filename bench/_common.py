@@ -6,6 +6,7 @@ Nothing here asserts a timing: the benchmarks print figures and ratios, people j
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -88,8 +89,11 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    load = ", load %.2f" % os.getloadavg()[0] if hasattr(os, "getloadavg") else ""
-    return f"{os.cpu_count()} CPU ({cpu}), Python {platform.python_version()}, {platform.system()} {platform.release()}{load}"
+    load = f", load {os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else ""
+    return (
+        f"{os.cpu_count()} CPU ({cpu}), Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}{load}"
+    )
 
 
 def header(title: str) -> None:
@@ -113,7 +117,9 @@ class Ran:
         return parse_events(self.stdout)
 
 
-def run(command: list[str], *, environ: dict[str, str] | None = None, check: bool = True, cwd: Path | None = None) -> Ran:
+def run(
+    command: list[str], *, environ: dict[str, str] | None = None, check: bool = True, cwd: Path | None = None
+) -> Ran:
     """Run one whole process; wall time and the child's own peak RSS (wait4, not RUSAGE_CHILDREN,
     so a bigger earlier child does not hide a smaller later one)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
@@ -124,7 +130,13 @@ def run(command: list[str], *, environ: dict[str, str] | None = None, check: boo
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        ran = Ran(elapsed, usage.ru_maxrss / 1024, proc.returncode, out.read().decode(errors="replace"), err.read().decode(errors="replace"))
+        ran = Ran(
+            elapsed,
+            usage.ru_maxrss / 1024,
+            proc.returncode,
+            out.read().decode(errors="replace"),
+            err.read().decode(errors="replace"),
+        )
     if check and ran.returncode not in (0, 2):
         sys.exit(f"failed ({ran.returncode}): {' '.join(command)}\n{ran.stderr[-3000:]}\n{ran.stdout[-2000:]}")
     return ran
@@ -135,10 +147,8 @@ def parse_events(text: str) -> list[dict[str, Any]]:
     for line in text.splitlines():
         line = line.strip()
         if line.startswith("{"):
-            try:
+            with contextlib.suppress(ValueError):
                 found.append(json.loads(line))
-            except ValueError:
-                pass
     return found
 
 
@@ -153,7 +163,7 @@ class SandboxProcess:
     """`reconciler sandbox` in its own process (so its request handling never shares our GIL)."""
 
     def __init__(self, desired: Path) -> None:
-        self.log = tempfile.TemporaryFile()
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - the sandbox's stderr for the object's life
         self.proc = subprocess.Popen(
             [*RECONCILER, "sandbox", "--port", "0", "--desired", str(desired)],
             stdout=subprocess.PIPE,
@@ -213,7 +223,10 @@ def aws_cli() -> str:
     if not aws.exists():
         print(f"   installing awscli into {venv} (once) ...", flush=True)
         subprocess.run([PYTHON, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check", "awscli"], check=True)
+        subprocess.run(
+            [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check", "awscli"],
+            check=True,
+        )
     return str(aws)
 
 
@@ -304,7 +317,12 @@ class Stack:
 
     def write_job(self, i: int, status: str, note: str = "initial") -> Path:
         path = self.desired / "jobs" / f"{job_id(i)}.yaml"
-        _replace(path, JOB.format(id=job_id(i), token=self.tokens[i], n=i, amount=f"{i % 900}.{i % 100:02d}", status=status, note=note))
+        _replace(
+            path,
+            JOB.format(
+                id=job_id(i), token=self.tokens[i], n=i, amount=f"{i % 900}.{i % 100:02d}", status=status, note=note
+            ),
+        )
         return path
 
     def deploy(self, n: int) -> None:
@@ -332,7 +350,9 @@ class Stack:
         quiet = {"capture_output": True, "check": True, "cwd": self.root}
         subprocess.run(["git", "init", "-q"], **quiet)  # type: ignore[arg-type]
         subprocess.run(["git", "add", "desired"], **quiet)  # type: ignore[arg-type]
-        subprocess.run(["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost", "commit", "-qm", "bench"], **quiet)  # type: ignore[arg-type]
+        subprocess.run(
+            ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost", "commit", "-qm", "bench"], **quiet
+        )  # type: ignore[arg-type]
 
 
 def _replace(path: Path, text: str) -> None:
@@ -347,7 +367,9 @@ def seed_versions(endpoint: str, versions: Iterable[str]) -> None:
     s3 = boto3_client("s3", endpoint)
     for v in versions:
         for name in PARAMS:
-            s3.put_object(Bucket=RELEASE_BUCKET, Key=f"{name}/{v}/index.html", Body=b"<!doctype html>\n", ContentType="text/html")
+            s3.put_object(
+                Bucket=RELEASE_BUCKET, Key=f"{name}/{v}/index.html", Body=b"<!doctype html>\n", ContentType="text/html"
+            )
 
 
 def generate_jobs(directory: Path, jobs: int) -> None:

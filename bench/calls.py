@@ -78,14 +78,27 @@ def measure(jobs: int, functions: int, releases: int) -> dict[str, Any]:
         stack.git_init()
         with SandboxProcess(stack.desired) as sandbox:
             state = Path(tmp) / "state"
-            apply = [*RECONCILER, "apply", "--desired", str(stack.desired), "--endpoint-url", sandbox.endpoint, "--state-dir", str(state)]
+            apply = [
+                *RECONCILER,
+                "apply",
+                "--desired",
+                str(stack.desired),
+                "--endpoint-url",
+                sandbox.endpoint,
+                "--state-dir",
+                str(state),
+            ]
             first = done_event(run(apply).events())
             assert first["result"] == "applied", first
             cold = done_event(run(apply).events())
             assert cold["result"] == "in_sync", cold
 
-            events.configure("json", open(os.devnull, "w"))
-            settings = Settings(desired=stack.desired, state_dir=Path(tmp) / "state-warm", aws=AwsSettings(endpoint_url=sandbox.endpoint))
+            events.configure("json", open(os.devnull, "w"))  # noqa: SIM115 - the logger's sink for the process's life
+            settings = Settings(
+                desired=stack.desired,
+                state_dir=Path(tmp) / "state-warm",
+                aws=AwsSettings(endpoint_url=sandbox.endpoint),
+            )
             warm = Reconciler(settings, self_heal=False)
             seen = []
             for _ in range(4):
@@ -101,7 +114,9 @@ def report(title: str, jobs: int, functions: int, releases: int) -> dict[str, An
     print(f"-- {title}: {functions} function(s), {releases} release(s), {jobs} jobs")
     print(f"   deploying apply (cold process):          {got['first_apply']:3d} requests")
     print(f"   no-change apply, cold process:           {got['cold_process']:3d} requests")
-    for label, (calls, writes, ops) in zip(("cold (fresh Reconciler)", "warm, 2nd", "warm, 3rd", "warm, 4th"), got["runs"]):
+    for label, (calls, writes, ops) in zip(
+        ("cold (fresh Reconciler)", "warm, 2nd", "warm, 3rd", "warm, 4th"), got["runs"], strict=True
+    ):
         breakdown = ", ".join(f"{op} {count}" for op, count in sorted(ops.items()))
         print(f"   no-change reconcile, {label:24s}{calls:3d} requests, {writes} writes  ({breakdown})")
     steady_calls, steady_writes, _ = got["runs"][-1]

@@ -88,7 +88,16 @@ def main() -> None:
             total = args.rounds * len(methods) + 3
             seed_versions(endpoint, (version(n) for n in range(total + 1)))
             cold_state = Path(tmp) / "state-cold"
-            apply = [*RECONCILER, "apply", "--desired", str(stack.desired), "--endpoint-url", endpoint, "--state-dir", str(cold_state)]
+            apply = [
+                *RECONCILER,
+                "apply",
+                "--desired",
+                str(stack.desired),
+                "--endpoint-url",
+                endpoint,
+                "--state-dir",
+                str(cold_state),
+            ]
             run(apply)  # the first deploy creates the function, parameters and jobs.json
             warm = _warm_reconciler(stack, endpoint, Path(tmp) / "state-warm")
             n = 1
@@ -115,7 +124,9 @@ def main() -> None:
                         started = time.perf_counter()
                         result = warm.reconcile("change")
                         seconds = time.perf_counter() - started
-                        _expect_applied({"result": result.result, "changes": result.changes, "errors": result.errors}, "warm")
+                        _expect_applied(
+                            {"result": result.result, "changes": result.changes, "errors": result.errors}, "warm"
+                        )
                         calls["warm"].append(result.api_calls)
                         reconciler_ms["warm"].append(result.duration_ms)
                     elif method == "floor-warm":
@@ -127,7 +138,10 @@ def main() -> None:
                     else:
                         seconds = run([PYTHON, "-c", CLIENTS_ONLY % endpoint]).seconds
                     times[method].append(seconds)
-                print(f"   round {r + 1}: " + "  ".join(f"{m} {times[m][-1] * 1000:.0f}" for m in methods) + " (ms)", flush=True)
+                print(
+                    f"   round {r + 1}: " + "  ".join(f"{m} {times[m][-1] * 1000:.0f}" for m in methods) + " (ms)",
+                    flush=True,
+                )
     _report(times, calls, reconciler_ms)
 
 
@@ -140,7 +154,10 @@ def _report(times: dict[str, list[float]], calls: dict[str, list[int]], reconcil
           f"{median(calls['cold']):.0f} requests, {median(reconciler_ms['cold']):.0f} ms inside the reconcile")
     print(f"   reconciler warm       {ms(t['warm'])}   ratio {cli / t['warm']:5.1f}x   (goal >= 40x)  "
           f"{median(calls['warm']):.0f} requests, {median(reconciler_ms['warm']):.0f} ms duration_ms")
-    print(f"   floor: boto3 import + 3 clients (process) {ms(t['floor-cold'])}   cold apply / this floor {t['cold'] / t['floor-cold']:.2f}x")
+    print(
+        f"   floor: boto3 import + 3 clients (process) {ms(t['floor-cold'])}   "
+        f"cold apply / this floor {t['cold'] / t['floor-cold']:.2f}x"
+    )
     print(f"   floor: same requests, warm boto3 clients  {ms(t['floor-warm'])}   ({calls['floor-warm'][0]} requests)   "
           f"warm reconcile / this floor {t['warm'] / t['floor-warm']:.2f}x (goal <= 3x)")
     summary = {m: round(v * 1000, 1) for m, v in t.items()}
@@ -205,7 +222,7 @@ def _cli_sequence(aws: str, endpoint: str, inp: dict[str, Any]) -> tuple[float, 
         return json.loads(done.stdout) if done.stdout.strip() else {}
 
     started = time.perf_counter()
-    for name, parameter in PARAMS.items():
+    for parameter in PARAMS.values():
         call("ssm", "get-parameter", "--name", parameter)
     etag = call("cloudfront", "describe-function", "--name", FUNCTION, "--stage", "DEVELOPMENT")["ETag"]
     config = f"Comment={inp['comment']},Runtime={inp['runtime']}"
@@ -219,7 +236,17 @@ def _cli_sequence(aws: str, endpoint: str, inp: dict[str, Any]) -> tuple[float, 
          "--content-type", "application/json", "--if-match", got["ETag"])
     for name, parameter in PARAMS.items():
         call("s3api", "head-object", "--bucket", RELEASE_BUCKET, "--key", f"{name}/{inp['versions'][name]}/index.html")
-        call("ssm", "put-parameter", "--name", parameter, "--value", inp["versions"][name], "--type", "String", "--overwrite")
+        call(
+            "ssm",
+            "put-parameter",
+            "--name",
+            parameter,
+            "--value",
+            inp["versions"][name],
+            "--type",
+            "String",
+            "--overwrite",
+        )
     for distribution, paths in INVALIDATIONS.items():
         call("cloudfront", "create-invalidation", "--distribution-id", distribution, "--paths", *paths)
     return time.perf_counter() - started, count
@@ -243,13 +270,19 @@ def _boto3_sequence(c: dict[str, Any], inp: dict[str, Any]) -> int:
     for parameter in PARAMS.values():
         ssm.get_parameter(Name=parameter)
     etag = cf.describe_function(Name=FUNCTION, Stage="DEVELOPMENT")["ETag"]
-    cf.update_function(Name=FUNCTION, IfMatch=etag, FunctionConfig={"Comment": inp["comment"], "Runtime": inp["runtime"]},
-                       FunctionCode=inp["code"])
+    cf.update_function(
+        Name=FUNCTION,
+        IfMatch=etag,
+        FunctionConfig={"Comment": inp["comment"], "Runtime": inp["runtime"]},
+        FunctionCode=inp["code"],
+    )
     etag = cf.describe_function(Name=FUNCTION, Stage="DEVELOPMENT")["ETag"]
     cf.publish_function(Name=FUNCTION, IfMatch=etag)
     got = s3.get_object(Bucket=DATA_BUCKET, Key="jobs.json")
     got["Body"].read()
-    s3.put_object(Bucket=DATA_BUCKET, Key="jobs.json", Body=inp["jobs_body"], ContentType="application/json", IfMatch=got["ETag"])
+    s3.put_object(
+        Bucket=DATA_BUCKET, Key="jobs.json", Body=inp["jobs_body"], ContentType="application/json", IfMatch=got["ETag"]
+    )
     for name, parameter in PARAMS.items():
         s3.head_object(Bucket=RELEASE_BUCKET, Key=f"{name}/{inp['versions'][name]}/index.html")
         ssm.put_parameter(Name=parameter, Value=inp["versions"][name], Type="String", Overwrite=True)
@@ -264,7 +297,7 @@ def _warm_reconciler(stack: Stack, endpoint: str, state_dir: Path) -> Any:
     from reconciler.reconciling import Reconciler
     from reconciler.settings import AwsSettings, Settings
 
-    events.configure("json", open(os.devnull, "w"))  # rendered as in the daemon, then discarded
+    events.configure("json", open(os.devnull, "w"))  # noqa: SIM115 - rendered as in the daemon, then discarded
     settings = Settings(desired=stack.desired, state_dir=state_dir, aws=AwsSettings(endpoint_url=endpoint))
     return Reconciler(settings, self_heal=True)
 

@@ -84,17 +84,37 @@ def one_size(jobs: int, runs: int, changes: int) -> dict[str, Any]:
             ran = run([*RECONCILER, "apply", *common])
             done = done_event(ran.events())
             out["apply_s"], out["apply_rss_mb"], out["apply_ms"] = ran.seconds, ran.maxrss_mb, done["duration_ms"]
-            _line(jobs, "apply (first)", ran.seconds, ran.maxrss_mb, f"{done['result']}, {done['changes']} changes, reconcile {done['duration_ms']} ms")
+            _line(
+                jobs,
+                "apply (first)",
+                ran.seconds,
+                ran.maxrss_mb,
+                f"{done['result']}, {done['changes']} changes, reconcile {done['duration_ms']} ms",
+            )
 
             ran = run([*RECONCILER, "apply", *common])
             done = done_event(ran.events())
-            out["nochange_s"], out["nochange_rss_mb"], out["nochange_ms"] = ran.seconds, ran.maxrss_mb, done["duration_ms"]
-            _line(jobs, "apply (no change)", ran.seconds, ran.maxrss_mb, f"{done['result']}, reconcile {done['duration_ms']} ms")
+            out["nochange_s"], out["nochange_rss_mb"], out["nochange_ms"] = (
+                ran.seconds,
+                ran.maxrss_mb,
+                done["duration_ms"],
+            )
+            _line(
+                jobs,
+                "apply (no change)",
+                ran.seconds,
+                ran.maxrss_mb,
+                f"{done['result']}, reconcile {done['duration_ms']} ms",
+            )
 
             child = [PYTHON, str(Path(__file__)), "--incremental-child", tmp, sandbox.endpoint, str(jobs), str(changes)]
             ran = run(child)
             got = json.loads(ran.stdout.strip().splitlines()[-1])
-            out["one_file_ms"], out["one_file_wall_ms"], out["daemon_rss_mb"] = got["median_ms"], got["median_wall_ms"], ran.maxrss_mb
+            out["one_file_ms"], out["one_file_wall_ms"], out["daemon_rss_mb"] = (
+                got["median_ms"],
+                got["median_wall_ms"],
+                ran.maxrss_mb,
+            )
             out["warm_nochange_ms"] = got["nochange_ms"]
             _line(jobs, "one-file change (warm)", got["median_wall_ms"] / 1000, ran.maxrss_mb,
                   f"duration_ms median {got['median_ms']:.0f} (max {got['max_ms']:.0f}) of {changes}; "
@@ -114,7 +134,7 @@ def incremental_child(tmp: str, endpoint: str, jobs: int, changes: int) -> None:
     from reconciler.settings import AwsSettings, Settings
 
     use_env_here()
-    events.configure("json", open(os.devnull, "w"))
+    events.configure("json", open(os.devnull, "w"))  # noqa: SIM115 - the logger's sink for the process's life
     stack = Stack(Path(tmp), jobs=jobs)
     stack.tokens = [_token(stack, i) for i in range(min(jobs, changes + 1))]
     settings = Settings(desired=stack.desired, state_dir=Path(tmp) / "state", aws=AwsSettings(endpoint_url=endpoint))
@@ -133,9 +153,11 @@ def incremental_child(tmp: str, endpoint: str, jobs: int, changes: int) -> None:
             desired = reconciler.loader.load()
             job = next(j for j in desired.jobs if j.id == job_id(n))
             live = reconciler.cache.objects
-            raise SystemExit(f"change {n}: {result}; desired status {job.document['status']}; "
-                             f"file {(stack.desired / 'jobs' / (job_id(n) + '.yaml')).read_text()[-400:]}; "
-                             f"live {[j['status'] for d in live.values() for j in d[1]['jobs'] if j['id'] == job_id(n)]}")
+            raise SystemExit(
+                f"change {n}: {result}; desired status {job.document['status']}; "
+                f"file {(stack.desired / 'jobs' / (job_id(n) + '.yaml')).read_text()[-400:]}; "
+                f"live {[j['status'] for d in live.values() for j in d[1]['jobs'] if j['id'] == job_id(n)]}"
+            )
         durations.append(result.duration_ms)
     print(json.dumps({"median_ms": median(durations), "max_ms": max(durations), "median_wall_ms": median(walls),
                       "startup_ms": first.duration_ms, "nochange_ms": again.duration_ms}))
@@ -167,7 +189,10 @@ def main() -> None:
     header(f"scale: {', '.join(f'{s:,}' for s in sizes)} jobs")
     print(f"   {'jobs':>7} {'':24s}{'wall':>10s} {'peak RSS':>9s}")
     results = [one_size(n, args.runs if n < 100_000 else 1, args.changes) for n in sizes]
-    print("   json " + json.dumps([{k: round(v, 3) if isinstance(v, float) else v for k, v in r.items()} for r in results]))
+    print(
+        "   json "
+        + json.dumps([{k: round(v, 3) if isinstance(v, float) else v for k, v in r.items()} for r in results])
+    )
 
 
 if __name__ == "__main__":

@@ -8,8 +8,9 @@ differs (desired changed, or never seen in sync) is a change to apply.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from reconciler.planning import Observation
 

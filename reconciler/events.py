@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import IO, Any, Iterable
+from collections.abc import Iterable
+from typing import IO, Any
 
 import structlog
 

@@ -9,9 +9,11 @@ an output, and `check` runs a Function's declared tests (the loader calls it at 
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from reconciler.model import Function
 
@@ -41,9 +43,9 @@ class Execution:
 
 def execute(code: str, event: dict[str, Any], timeout: float = 1.0) -> Execution:
     """Run `handler(event)` from `code` in a fresh V8 context, stopped after `timeout` seconds."""
-    from py_mini_racer import MiniRacer
-
     import time
+
+    from py_mini_racer import MiniRacer
 
     ctx = MiniRacer()
     started = time.perf_counter()
@@ -75,10 +77,8 @@ def execute(code: str, event: dict[str, Any], timeout: float = 1.0) -> Execution
 def _settle(ctx: Any) -> None:
     """After a timeout, let V8 deliver the cancelled task's callback before the context closes;
     mini-racer 0.14 otherwise prints an 'Event loop is closed' traceback at a random moment."""
-    try:
+    with contextlib.suppress(Exception):  # best effort; the result is already decided
         ctx.eval("0")
-    except Exception:  # noqa: BLE001 - best effort; the result is already decided
-        pass
 
 
 # --- tests declared in Function documents -------------------------------------------------
@@ -139,7 +139,7 @@ def subset_mismatch(expect: Any, actual: Any, path: str = "") -> str | None:
     if isinstance(expect, list):
         if not isinstance(actual, list) or len(actual) != len(expect):
             return _mismatch(path, expect, actual)
-        for i, (want, got) in enumerate(zip(expect, actual)):
+        for i, (want, got) in enumerate(zip(expect, actual, strict=True)):
             found = subset_mismatch(want, got, f"{path}[{i}]")
             if found:
                 return found

@@ -36,7 +36,16 @@ def _rev_parse(directory: Path) -> str | None:
 
 def _read_head(directory: Path) -> str | None:
     """HEAD's commit read from the files, or None to ask git (never a guess)."""
-    if any(name in os.environ for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_CEILING_DIRECTORIES", "GIT_DISCOVERY_ACROSS_FILESYSTEM")):
+    if any(
+        name in os.environ
+        for name in (
+            "GIT_DIR",
+            "GIT_WORK_TREE",
+            "GIT_COMMON_DIR",
+            "GIT_CEILING_DIRECTORIES",
+            "GIT_DISCOVERY_ACROSS_FILESYSTEM",
+        )
+    ):
         return None
     try:
         start = Path(directory).resolve(strict=True)

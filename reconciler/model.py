@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 Invalidate = Mapping[str, tuple[str, ...]]
 """Distribution logical name -> paths to invalidate when the resource changes."""

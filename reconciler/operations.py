@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import UTC
 
 from reconciler import events
 from reconciler.settings import Settings
@@ -66,7 +67,7 @@ def status(settings: Settings, as_json: bool) -> int:
     Reads files only, so monitoring gets an answer while AWS is unreachable. Every problem
     with the state directory is one line on stderr and exit 1, never a traceback.
     """
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from reconciler import statefile
     from reconciler import status as report
@@ -76,7 +77,10 @@ def status(settings: Settings, as_json: bool) -> int:
         state = statefile.read_json(where / statefile.STATE)
         intents = statefile.read_json(where / statefile.INTENTS)
     except statefile.Corrupt as exc:
-        print(f"reconciler: state file is unreadable (torn or edited?): {exc}; the next reconcile rebuilds it", file=sys.stderr)
+        print(
+            f"reconciler: state file is unreadable (torn or edited?): {exc}; the next reconcile rebuilds it",
+            file=sys.stderr,
+        )
         return 1
     except OSError as exc:
         print(f"reconciler: cannot read state directory {where}: {exc.strerror or exc}", file=sys.stderr)
@@ -85,7 +89,7 @@ def status(settings: Settings, as_json: bool) -> int:
         print(f"reconciler: no reconcile has run yet for {settings.desired} (no state in {where})", file=sys.stderr)
         return 1
     try:
-        current = report.status_of(state or {}, intents, now=datetime.now(timezone.utc))
+        current = report.status_of(state or {}, intents, now=datetime.now(UTC))
     except report.Unreadable as exc:
         print(f"reconciler: state file is unreadable: {where / statefile.STATE}: {exc}", file=sys.stderr)
         return 1

@@ -8,8 +8,9 @@ function code is compared as exact bytes plus runtime and comment, jobs as parse
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from reconciler.model import (
     Desired,

@@ -9,14 +9,14 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 
 from reconciler import drift, events, gitinfo, statefile
 from reconciler.errors import InvalidDesired, PreconditionFailed, ReconcilerError
-from reconciler.model import Desired, Live
+from reconciler.model import Desired
 from reconciler.planning import Action, Plan, invalidations_for, observe, plan
 from reconciler.settings import Settings
 
@@ -36,7 +36,7 @@ class CycleResult:
 
 
 def now_iso(at: float | None = None) -> str:
-    moment = datetime.fromtimestamp(at if at is not None else time.time(), timezone.utc)
+    moment = datetime.fromtimestamp(at if at is not None else time.time(), UTC)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
@@ -155,7 +155,9 @@ class Reconciler:
                 if o.ok:
                     self.log.info(events.ACTION_APPLIED, action=o.action.action, resource=o.action.resource)
                 else:
-                    self.log.error(events.ACTION_FAILED, action=o.action.action, resource=o.action.resource, error=str(o.error))
+                    self.log.error(
+                        events.ACTION_FAILED, action=o.action.action, resource=o.action.resource, error=str(o.error)
+                    )
         invalidation_errors = self._issue_intents(clients)
         self._confirm_invalidations(clients, state)
 
@@ -174,7 +176,9 @@ class Reconciler:
 
     # -- conflicts ---------------------------------------------------------------------------
 
-    def _replan_conflicts(self, desired: Desired, outcomes: list[Any], drifted: list[str], commit: str | None) -> list[Any]:
+    def _replan_conflicts(
+        self, desired: Desired, outcomes: list[Any], drifted: list[str], commit: str | None
+    ) -> list[Any]:
         """A stale ETag is never overwritten blindly: re-read, log what changed, re-plan once."""
         from reconciler.aws import applying
         from reconciler.aws.reading import read
@@ -207,7 +211,9 @@ class Reconciler:
 
     # -- drift -------------------------------------------------------------------------------
 
-    def _log_drift(self, state: dict[str, Any], full: Plan, drifted: list[str], observations: Any, commit: str | None) -> None:
+    def _log_drift(
+        self, state: dict[str, Any], full: Plan, drifted: list[str], observations: Any, commit: str | None
+    ) -> None:
         records = state.setdefault("drift", {})
         details = {a.resource: a for a in full.changes}
         now = time.time()
@@ -230,11 +236,13 @@ class Reconciler:
             raw = statefile.read_json(self._intents_path()) or {}
         except statefile.Corrupt as exc:
             # What was owed is unknown: owe the whole of every distribution rather than serve stale files.
-            owed = [
-                self._intent(logical, dist_id, ["/*"])
-                for logical, dist_id in sorted(self.distributions.items())
-            ]
-            self.log.error("state.corrupt", file=str(self._intents_path()), error=str(exc), action="invalidate /* on every distribution")
+            owed = [self._intent(logical, dist_id, ["/*"]) for logical, dist_id in sorted(self.distributions.items())]
+            self.log.error(
+                "state.corrupt",
+                file=str(self._intents_path()),
+                error=str(exc),
+                action="invalidate /* on every distribution",
+            )
             self._write_intents(owed)  # whole again; otherwise a no-change reconcile never rewrites it
             return owed
         return [i for i in raw.get("intents", []) if isinstance(i, dict) and i.get("paths")]
@@ -267,7 +275,10 @@ class Reconciler:
         """After the changes, owe only what actually changed (the recorded intent is a superset)."""
         if not intent:
             return
-        actual = {a.detail["distribution"]: a.detail["paths"] for a in invalidations_for(succeeded, desired.site.distributions)}
+        actual = {
+            a.detail["distribution"]: a.detail["paths"]
+            for a in invalidations_for(succeeded, desired.site.distributions)
+        }
         mine = {i["reference"] for i in intent}
         kept = []
         for i in self._read_intents():
@@ -299,10 +310,25 @@ class Reconciler:
             except ReconcilerError as exc:
                 remaining.append(intent)
                 errors.append(str(exc))
-                self.log.error(events.ACTION_FAILED, action="invalidate", resource=f"invalidation/{intent['distribution']}", error=str(exc))
+                self.log.error(
+                    events.ACTION_FAILED,
+                    action="invalidate",
+                    resource=f"invalidation/{intent['distribution']}",
+                    error=str(exc),
+                )
                 continue
-            self.log.info(events.INVALIDATION_CREATED, distribution=intent["distribution"], paths=intent["paths"], id=inv_id)
-            state_invalidations.append({"id": inv_id, "distribution": intent["distribution"], "distribution_id": intent["distribution_id"], "paths": intent["paths"], "created_at": now_iso()})
+            self.log.info(
+                events.INVALIDATION_CREATED, distribution=intent["distribution"], paths=intent["paths"], id=inv_id
+            )
+            state_invalidations.append(
+                {
+                    "id": inv_id,
+                    "distribution": intent["distribution"],
+                    "distribution_id": intent["distribution_id"],
+                    "paths": intent["paths"],
+                    "created_at": now_iso(),
+                }
+            )
         self._write_intents(remaining)
         self.created.extend(state_invalidations)
         return errors
@@ -332,7 +358,9 @@ class Reconciler:
         try:
             state = statefile.read_json(self._state_path()) or {}
         except statefile.Corrupt as exc:
-            self.log.error("state.corrupt", file=str(self._state_path()), error=str(exc), action="rebuilt from live state")
+            self.log.error(
+                "state.corrupt", file=str(self._state_path()), error=str(exc), action="rebuilt from live state"
+            )
             state = {}
         state.setdefault("baselines", {})
         state.setdefault("drift", {})
@@ -343,7 +371,9 @@ class Reconciler:
         state["version"] = 1
         statefile.write_json(self._state_path(), state)
 
-    def _record_baselines(self, state: dict[str, Any], observations: Any, verdicts: dict[str, str], applied: set[str]) -> None:
+    def _record_baselines(
+        self, state: dict[str, Any], observations: Any, verdicts: dict[str, str], applied: set[str]
+    ) -> None:
         baselines = state["baselines"]
         for resource, seen in observations.items():
             if resource in applied:
@@ -383,4 +413,10 @@ def _drift_fields(action: Action | None) -> list[str]:
     if action.kind == "function":
         return list(action.detail.get("fields", []))
     d = action.detail
-    return sorted({*(f"{i}" for i in d.get("added", [])), *(f"{i}" for i in d.get("removed", [])), *(f"{i}.{f}" for i, fs in d.get("changed", {}).items() for f in fs)}) or ["document"]
+    return sorted(
+        {
+            *(f"{i}" for i in d.get("added", [])),
+            *(f"{i}" for i in d.get("removed", [])),
+            *(f"{i}.{f}" for i, fs in d.get("changed", {}).items() for f in fs),
+        }
+    ) or ["document"]

@@ -6,8 +6,9 @@ Job changes are shown by id and field name only, so a plan can be pasted anywher
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any
 
 from reconciler.model import Desired, Function
 from reconciler.planning import FUNCTION, INVALIDATION, JOBS, RELEASE, Action, Plan
@@ -43,7 +44,11 @@ def describe(action: Action) -> str:
 
 
 def jobs_summary(d: Any) -> str:
-    counts = [(len(d.get("added", [])), "added"), (len(d.get("changed", {})), "changed"), (len(d.get("removed", [])), "removed")]
+    counts = [
+        (len(d.get("added", [])), "added"),
+        (len(d.get("changed", {})), "changed"),
+        (len(d.get("removed", [])), "removed"),
+    ]
     parts = [f"{n} job{'s' if n != 1 else ''} {what}" for n, what in counts if n]
     if d.get("replaced"):
         parts.append("unreadable live object replaced")
@@ -70,7 +75,10 @@ def detail_lines(action: Action) -> list[str]:
             out.append(f"tests before publishing: {len(d['tests'])}")
         return out + d.get("diff", "").rstrip("\n").splitlines()
     if action.kind == RELEASE:
-        return [f"{d['parameter']}: {d.get('old') or '(absent)'} -> {d['new']}", f"requires: {', '.join(d.get('require', []))}"]
+        return [
+            f"{d['parameter']}: {d.get('old') or '(absent)'} -> {d['new']}",
+            f"requires: {', '.join(d.get('require', []))}",
+        ]
     if action.kind == JOBS:
         out = [f"+ {i}" for i in d.get("added", [])]
         out += [f"~ {i}: {', '.join(fs)}" for i, fs in d.get("changed", {}).items()]
@@ -197,12 +205,15 @@ def _function_diff(action: Action) -> str:
     if len(diff) > DIFF_LIMIT:
         cut = diff.rfind("\n", 0, DIFF_LIMIT) + 1
         shown = diff[:cut]
-        note = f"\n_Diff truncated: {diff.count(chr(10)) - shown.count(chr(10))} more lines; run `reconciler plan` to see it all._\n"
+        note = (
+            f"\n_Diff truncated: {diff.count(chr(10)) - shown.count(chr(10))} more lines; "
+            "run `reconciler plan` to see it all._\n"
+        )
     added = sum(1 for line in diff.splitlines() if line.startswith("+") and not line.startswith("+++"))
     removed = sum(1 for line in diff.splitlines() if line.startswith("-") and not line.startswith("---"))
     fence = _fence(shown)
     return (
-        f"<details><summary>Function code: {_md(d['name'])} (+{added} −{removed})</summary>\n\n"
+        f"<details><summary>Function code: {_md(d['name'])} (+{added} −{removed})</summary>\n\n"  # noqa: RUF001 - typographic minus
         f"{fence}diff\n{shown}{fence}\n{note}\n</details>"
     )
 
@@ -240,7 +251,9 @@ def _function_tests(plan: Plan, desired: Desired, check: Checker | None) -> str:
             why = "<br>".join(_md(f) for f in failures)
             rows.append(f"| {_md(function.name)} | {_md(test.name)} | {'✅ pass' if ok else '❌ fail'} | {why} |")
     if check is None:
-        title = "Function tests: not run (local test runner unavailable); they run against DEVELOPMENT before publishing"
+        title = (
+            "Function tests: not run (local test runner unavailable); they run against DEVELOPMENT before publishing"
+        )
     else:
         title = f"Function tests: {passed} passed, {failed} failed"
     table = "\n".join(["| function | test | result | failure |", "|---|---|---|---|", *rows])
@@ -259,5 +272,9 @@ def _job_table(action: Action) -> str:
         lines.append(f"| … | {len(rows) - JOB_ROWS_LIMIT} more | |")
     title = f"Jobs: {_md(jobs_summary(d))} (<code>{_md(action.resource)}</code>)"
     note = "\n\n_The live object was unreadable; it is replaced whole._" if d.get("replaced") else ""
-    table = "\n".join(["| job | change | fields |", "|---|---|---|", *lines]) if lines else "_No jobs: the object is written with an empty list._"
+    table = (
+        "\n".join(["| job | change | fields |", "|---|---|---|", *lines])
+        if lines
+        else "_No jobs: the object is written with an empty list._"
+    )
     return f"<details><summary>{title}</summary>\n\n{table}{note}\n\n</details>"

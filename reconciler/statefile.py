@@ -6,6 +6,7 @@ from live state (baselines) or re-derived on the next reconcile.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -24,10 +25,8 @@ class Corrupt(Exception):
 
 def ensure_dir(path: Path) -> Path:
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    try:
+    with contextlib.suppress(PermissionError):
         os.chmod(path, 0o700)
-    except PermissionError:
-        pass
     return path
 
 
@@ -77,7 +76,7 @@ class StateLock:
         self.path = ensure_dir(state_dir) / LOCK
         self._fd: int | None = None
 
-    def acquire(self) -> "StateLock":
+    def acquire(self) -> StateLock:
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -98,7 +97,7 @@ class StateLock:
             os.close(self._fd)
             self._fd = None
 
-    def __enter__(self) -> "StateLock":
+    def __enter__(self) -> StateLock:
         return self.acquire()
 
     def __exit__(self, *exc: object) -> None:

@@ -11,9 +11,10 @@ open, 1 when it failed or the desired state was invalid (an unknown result count
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 OK, DRIFT_OPEN, FAILED = 0, 3, 1
 HEALTHY_RESULTS = ("in_sync", "applied")
@@ -151,7 +152,8 @@ def as_dict(status: Status) -> dict[str, Any]:
         "age_seconds": None if status.age_seconds is None else round(status.age_seconds, 3),
         "drift": [{**asdict(d), "fields": list(d.fields)} for d in status.drift],
         "invalidations": [
-            {k: v for k, v in {**asdict(p), "paths": list(p.paths)}.items() if v is not None} for p in status.invalidations
+            {k: v for k, v in {**asdict(p), "paths": list(p.paths)}.items() if v is not None}
+            for p in status.invalidations
         ],
         "exit_code": status.exit_code,
     }
@@ -166,7 +168,8 @@ def as_text(status: Status) -> str:
     age = f" ({_human(status.age_seconds)} ago)" if status.age_seconds is not None else ""
     lines = [
         f"last reconcile: {last.time or 'unknown time'}{age}",
-        f"result:         {last.result} ({last.changes} change{'s' if last.changes != 1 else ''}, {last.duration_ms} ms)",
+        f"result:         {last.result} "
+        f"({last.changes} change{'s' if last.changes != 1 else ''}, {last.duration_ms} ms)",
         f"commit:         {last.commit or '(not a git checkout)'}",
     ]
     lines += [f"error:          {e}" for e in last.errors]

@@ -22,8 +22,9 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any, Callable, Protocol
+from typing import IO, Any, Protocol
 
 from reconciler import events, gitinfo
 from reconciler.notify import Notifier
@@ -190,9 +191,7 @@ def is_relevant(path: str, root: Path) -> bool:
     name = parts[-1]
     if name.endswith(_EDITOR_SUFFIXES) or name == "4913":  # 4913: vim's "can I write here" probe
         return False
-    if name.startswith("#") and name.endswith("#"):  # emacs auto-save
-        return False
-    return True
+    return not (name.startswith("#") and name.endswith("#"))  # emacs auto-save
 
 
 def watch_files(root: Path, triggers: Triggers, stop: threading.Event, debounce_ms: int, log: Any) -> None:
@@ -279,14 +278,24 @@ def run(
         received: list[int] = []
         restore = _on_signals(lambda signum: (received.append(signum), triggers.stop()))
         try:
-            return _serve(settings, triggers, received, log, stop or threading.Event(), reconciler, notifier or Notifier())
+            return _serve(
+                settings, triggers, received, log, stop or threading.Event(), reconciler, notifier or Notifier()
+            )
         finally:
             restore()
     finally:
         lock.release()
 
 
-def _serve(settings: Settings, triggers: Triggers, received: list[int], log: Any, stop: threading.Event, reconciler: Any, notifier: Notifier) -> int:
+def _serve(
+    settings: Settings,
+    triggers: Triggers,
+    received: list[int],
+    log: Any,
+    stop: threading.Event,
+    reconciler: Any,
+    notifier: Notifier,
+) -> int:
     """Wire the trigger sources, the loop and sd_notify; return 0 once stopped."""
     from reconciler.gitsync import GitError, GitSync
 
@@ -329,11 +338,18 @@ def _serve(settings: Settings, triggers: Triggers, received: list[int], log: Any
 
     threads = [
         threading.Thread(target=stopper, name="stop", daemon=True),
-        threading.Thread(target=watch_files, args=(settings.desired, triggers, stop, watch.debounce_ms, log), name="watch", daemon=True),
+        threading.Thread(
+            target=watch_files,
+            args=(settings.desired, triggers, stop, watch.debounce_ms, log),
+            name="watch",
+            daemon=True,
+        ),
         threading.Thread(target=heartbeat, args=(notifier, loop, stop), name="watchdog", daemon=True),
     ]
     if sync is not None:
-        threads.append(threading.Thread(target=poll_git, args=(sync, triggers, stop, watch.interval), name="git", daemon=True))
+        threads.append(
+            threading.Thread(target=poll_git, args=(sync, triggers, stop, watch.interval), name="git", daemon=True)
+        )
     log.info(
         "daemon.started",
         desired=str(settings.desired),

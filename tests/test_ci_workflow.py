@@ -149,7 +149,9 @@ class TestWorkflowShape:
         output = tmp_path / "github_output"
         env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "GITHUB_OUTPUT": str(output)}
         run = step_running("reconciler plan")["run"]
-        done = subprocess.run(["bash", "-e", "-c", run], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=30)
+        done = subprocess.run(
+            ["bash", "-e", "-c", run], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=30
+        )
         assert (done.returncode != 0) is fails
         assert f"exit-code={code}" in output.read_text()
         assert (tmp_path / "plan.md").read_text().startswith(MARKER)

@@ -57,18 +57,32 @@ class TestCompleteEvent:
 class TestSubsetMismatch:
     """`expect` is a subset of the output; the first difference is named by its dotted path."""
 
-    @pytest.mark.parametrize(("expect", "actual", "message"), [
-        ({"request": {"uri": "/a"}}, {"request": {"uri": "/a", "method": "GET"}}, None),
-        ({"request": {"uri": "/a"}}, {"request": {"uri": "/b"}}, "expected request.uri '/a', got '/b'"),
-        ({"request": {"querystring": {"q": {"value": "1"}}}}, {"request": {"querystring": {}}},
-         "expected request.querystring.q {'value': '1'}, got <missing>"),
-        ({"response": {"statusCode": 302}}, {"request": {"uri": "/"}}, "expected response {'statusCode': 302}, got <missing>"),
-        ({"response": {"statusCode": 1}}, {"response": {"statusCode": True}}, "expected response.statusCode 1, got True"),
-        ({"a": [1, {"b": 2}]}, {"a": [1, {"b": 2, "c": 3}]}, None),
-        ({"a": [1, 2]}, {"a": [1]}, "expected a [1, 2], got [1]"),
-        ({"a": [{"b": 2}]}, {"a": [{"b": 3}]}, "expected a[0].b 2, got 3"),
-        ({"a": {}}, {"a": "x"}, "expected a {}, got 'x'"),
-    ])
+    @pytest.mark.parametrize(
+        ("expect", "actual", "message"),
+        [
+            ({"request": {"uri": "/a"}}, {"request": {"uri": "/a", "method": "GET"}}, None),
+            ({"request": {"uri": "/a"}}, {"request": {"uri": "/b"}}, "expected request.uri '/a', got '/b'"),
+            (
+                {"request": {"querystring": {"q": {"value": "1"}}}},
+                {"request": {"querystring": {}}},
+                "expected request.querystring.q {'value': '1'}, got <missing>",
+            ),
+            (
+                {"response": {"statusCode": 302}},
+                {"request": {"uri": "/"}},
+                "expected response {'statusCode': 302}, got <missing>",
+            ),
+            (
+                {"response": {"statusCode": 1}},
+                {"response": {"statusCode": True}},
+                "expected response.statusCode 1, got True",
+            ),
+            ({"a": [1, {"b": 2}]}, {"a": [1, {"b": 2, "c": 3}]}, None),
+            ({"a": [1, 2]}, {"a": [1]}, "expected a [1, 2], got [1]"),
+            ({"a": [{"b": 2}]}, {"a": [{"b": 3}]}, "expected a[0].b 2, got 3"),
+            ({"a": {}}, {"a": "x"}, "expected a {}, got 'x'"),
+        ],
+    )
     def test_table(self, expect: dict, actual: dict, message: str | None) -> None:
         """Literal cases."""
         assert subset_mismatch(expect, actual) == message

@@ -12,9 +12,10 @@ from __future__ import annotations
 import fnmatch
 import json
 import secrets
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import structlog
@@ -157,7 +158,10 @@ def representative_runs(stack: Stack) -> Recorder:
             done.append(True)
             stack.s3.put_object(Bucket=target.bucket, Key=target.key, Body=b'{"jobs": []}')
 
-    assert reconcile(before=lambda r: r.clients.s3.meta.events.register("before-call.s3.PutObject", someone_else)).result == "applied"
+    assert (
+        reconcile(before=lambda r: r.clients.s3.meta.events.register("before-call.s3.PutObject", someone_else)).result
+        == "applied"
+    )
     # a function whose DEVELOPMENT already has the code: publish only; then a brand-new function
     # is covered by the fresh apply above. `plan` reads through the same reader:
     clients = make_clients(stack.settings().aws, "us-east-1")
@@ -179,7 +183,9 @@ def test_policy_covers_every_call_and_grants_nothing_unused(stack: Stack) -> Non
         used.add(action)
         for arn in arns(operation, params, stack.desired.site.region):
             assert allowed(policy, action, arn), f"{action} on {arn} is not granted by deploy/iam-policy.json"
-    granted = {a for s in policy["Statement"] for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
+    granted = {
+        a for s in policy["Statement"] for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+    }
     assert granted - used - SEMANTIC == set(), f"granted but never used: {sorted(granted - used - SEMANTIC)}"
     assert used - granted == set()
     assert not any("*" in a for a in granted), "no wildcard actions"

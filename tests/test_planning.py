@@ -34,7 +34,9 @@ JOB = Job("job_1", "t" * 20, {"id": "job_1", "status": "requested", "customer": 
 DESIRED = Desired(Path("d"), SITE, (REL_ADMIN, REL_WEB), (FUNC,), (JOB,))
 
 
-def stage(code: bytes = CODE, runtime: str = "cloudfront-js-2.0", comment: str = "a comment", etag: str = "E1") -> FunctionStage:
+def stage(
+    code: bytes = CODE, runtime: str = "cloudfront-js-2.0", comment: str = "a comment", etag: str = "E1"
+) -> FunctionStage:
     return FunctionStage(etag, code, runtime, comment)
 
 
@@ -74,8 +76,14 @@ class TestMinimalPlan:
     @pytest.mark.parametrize(
         "live, expected",
         [
-            (with_(IN_SYNC, parameters={"/s/web": "v1", "/s/admin": "a2"}), [("update", "release/web"), ("invalidate", "invalidation/web")]),
-            (with_(IN_SYNC, parameters={"/s/web": "v2", "/s/admin": "a1"}), [("update", "release/admin"), ("invalidate", "invalidation/admin")]),
+            (
+                with_(IN_SYNC, parameters={"/s/web": "v1", "/s/admin": "a2"}),
+                [("update", "release/web"), ("invalidate", "invalidation/web")],
+            ),
+            (
+                with_(IN_SYNC, parameters={"/s/web": "v2", "/s/admin": "a1"}),
+                [("update", "release/admin"), ("invalidate", "invalidation/admin")],
+            ),
             (
                 with_(IN_SYNC, functions={"rewrite": LiveFunction("rewrite", stage(b"old", etag="D"), stage(b"old"))}),
                 [("update", "function/rewrite"), ("invalidate", "invalidation/web")],
@@ -90,7 +98,9 @@ class TestMinimalPlan:
             ),
         ],
     )
-    def test_single_change_plans_one_action_and_its_invalidation(self, live: Live, expected: list[tuple[str, str]]) -> None:
+    def test_single_change_plans_one_action_and_its_invalidation(
+        self, live: Live, expected: list[tuple[str, str]]
+    ) -> None:
         """One changed resource: exactly one action plus its own distribution's invalidation."""
         assert pairs(live) == expected
 
@@ -154,7 +164,12 @@ class TestJobChanges:
         """Job changes name ids and fields, never values."""
         old = {"jobs": [{"id": "a", "status": "x", "price": 1}, {"id": "b"}]}
         new = {"jobs": [{"id": "a", "status": "y", "price": 1}, {"id": "c"}]}
-        assert job_changes(old, new) == {"added": ["c"], "removed": ["b"], "changed": {"a": ["status"]}, "replaced": False}
+        assert job_changes(old, new) == {
+            "added": ["c"],
+            "removed": ["b"],
+            "changed": {"a": ["status"]},
+            "replaced": False,
+        }
 
     def test_unreadable_live_document_is_replaced(self) -> None:
         """A live object that is not a jobs document is replaced, and says so."""

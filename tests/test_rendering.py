@@ -133,7 +133,11 @@ JOBS_AFTER = (job("job_a1", n=1), job("job_b2", status="scheduled", amount=650, 
 CASES: dict[str, tuple[Desired, Live]] = {
     "no-changes": (
         desired([release("20261122-1530")], [function()], JOBS_BEFORE),
-        Live({"qdn-track-rewrite": live_function(NEW_CODE)}, {"/qdn/site/version": "20261122-1530"}, live_jobs(*JOBS_BEFORE)),
+        Live(
+            {"qdn-track-rewrite": live_function(NEW_CODE)},
+            {"/qdn/site/version": "20261122-1530"},
+            live_jobs(*JOBS_BEFORE),
+        ),
     ),
     "new-stack": (
         desired([release("20261122-1530")], [function(tests=("tracking link opens the app",))], JOBS_BEFORE),
@@ -177,7 +181,9 @@ CASES: dict[str, tuple[Desired, Live]] = {
         Live(
             {
                 "qdn-track-rewrite": live_function(OLD_CODE),
-                "qdn-headers": live_function(b"// old\n", development=b"function handler(e) { return e.request; }\n", name="qdn-headers"),
+                "qdn-headers": live_function(
+                    b"// old\n", development=b"function handler(e) { return e.request; }\n", name="qdn-headers"
+                ),
             },
             {"/qdn/site/version": "20261120-0900", "/qdn/dashboard/version": "2026.11.01"},
             live_jobs(*JOBS_BEFORE),
@@ -216,7 +222,9 @@ class TestMarkdownShape:
 
     def test_no_changes_is_short(self) -> None:
         """An in-sync plan renders as a short `No changes` comment."""
-        assert render("no-changes") == "<!-- edge-reconciler-plan -->\n**No changes**: live state matches desired state.\n"
+        assert (
+            render("no-changes") == "<!-- edge-reconciler-plan -->\n**No changes**: live state matches desired state.\n"
+        )
 
     def test_summary_reuses_plan_summary(self) -> None:
         """The bold line is `rendering.summary` of the plan."""
@@ -228,8 +236,12 @@ class TestMarkdownShape:
         """Table rows follow the plan: functions, releases, jobs, invalidations last."""
         want, have = CASES["everything"]
         result = plan(want, have)
-        rows = [line for line in render("everything").splitlines() if line.startswith("| ") and "`" in line.split("|")[3]]
-        assert [r.split("|")[3].strip().strip("`") for r in rows[: len(result.actions)]] == [a.resource for a in result.actions]
+        rows = [
+            line for line in render("everything").splitlines() if line.startswith("| ") and "`" in line.split("|")[3]
+        ]
+        assert [r.split("|")[3].strip().strip("`") for r in rows[: len(result.actions)]] == [
+            a.resource for a in result.actions
+        ]
 
     def test_diff_is_fenced_in_details(self) -> None:
         """Function code diffs sit in a collapsible block with a diff fence."""

@@ -10,9 +10,10 @@ import json
 import os
 import subprocess
 import sys
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -20,7 +21,7 @@ from reconciler import operations, statefile
 from reconciler import status as report
 from reconciler.settings import AwsSettings, Settings
 
-NOW = datetime(2026, 11, 26, 7, 0, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 26, 7, 0, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -85,7 +86,16 @@ class TestExitCode:
             ({**FAILED, "drift": {"release/site": DRIFT_RECORD}}, 1),
             ({**APPLIED, "last": last("something-new")}, 1),
         ],
-        ids=["in_sync", "applied", "drift", "applied-with-open-drift", "failed", "invalid", "failed-outranks-drift", "unknown-result"],
+        ids=[
+            "in_sync",
+            "applied",
+            "drift",
+            "applied-with-open-drift",
+            "failed",
+            "invalid",
+            "failed-outranks-drift",
+            "unknown-result",
+        ],
     )
     def test_exit_code_follows_last_result_and_open_drift(self, state: dict[str, Any], code: int) -> None:
         """0 in sync or applied, 3 while drift is open, 1 failed, invalid or unknown."""
@@ -107,7 +117,11 @@ class TestStatusOf:
 
     @pytest.mark.parametrize(
         "state",
-        [{"last": {}}, {"last": last("applied"), "drift": ["release/site"]}, {"last": last("applied"), "invalidations": [{"id": "x"}]}],
+        [
+            {"last": {}},
+            {"last": last("applied"), "drift": ["release/site"]},
+            {"last": last("applied"), "invalidations": [{"id": "x"}]},
+        ],
         ids=["no-result", "drift-not-a-map", "invalidation-without-distribution"],
     )
     def test_bad_shape_is_unreadable(self, state: dict[str, Any]) -> None:
@@ -115,7 +129,9 @@ class TestStatusOf:
         with pytest.raises(report.Unreadable):
             report.status_of(state, None)
 
-    @pytest.mark.parametrize(("state", "ran"), [(None, False), ({}, False), ({"baselines": {}}, False), (APPLIED, True)])
+    @pytest.mark.parametrize(
+        ("state", "ran"), [(None, False), ({}, False), ({"baselines": {}}, False), (APPLIED, True)]
+    )
     def test_has_run_needs_a_last_record(self, state: Any, ran: bool) -> None:
         """Only a recorded `last` means a reconcile has run."""
         assert report.has_run(state) is ran
@@ -126,7 +142,11 @@ class TestCommand:
         ("state", "code", "expected"),
         [
             (APPLIED, 0, ["result:         applied (2 changes, 812 ms)", "drift:          none"]),
-            (DRIFTED, 3, ["drift:          1 resource", "  release/site  since 2026-11-26T06:40:00.000Z  fields: version"]),
+            (
+                DRIFTED,
+                3,
+                ["drift:          1 resource", "  release/site  since 2026-11-26T06:40:00.000Z  fields: version"],
+            ),
             (FAILED, 1, ["result:         failed", "error:          release/site: AccessDenied: not authorized"]),
             (INVALID, 1, ["result:         invalid", "error:          desired/site.yaml:3: unknown field 'regoin'"]),
         ],
@@ -152,7 +172,9 @@ class TestCommand:
         out = capsys.readouterr().out
         assert "invalidations not yet confirmed: 2" in out
         assert "  dashboard (E1QDNDASH0001)  /jobs.json  owed since 2026-11-26T06:54:59.000Z (not yet created)" in out
-        assert "  site (E1QDNSITE0001)  /*  created 2026-11-26T06:55:01.000Z, id I2J0KH1EXAMPLE, status InProgress" in out
+        assert (
+            "  site (E1QDNSITE0001)  /*  created 2026-11-26T06:55:01.000Z, id I2J0KH1EXAMPLE, status InProgress" in out
+        )
 
     def test_json_document(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         """`--json` prints one document with last, drift, invalidations and the exit code."""
@@ -161,8 +183,13 @@ class TestCommand:
         document = json.loads(capsys.readouterr().out)
         assert document["last"]["result"] == "drift"
         assert document["last"]["commit"] == "4c058dd03c451781374ce7575ba95d59f79920c0"
-        assert document["drift"] == [{"resource": "release/site", "since": "2026-11-26T06:40:00.000Z", "fields": ["version"]}]
-        assert [(i["state"], i["distribution"]) for i in document["invalidations"]] == [("owed", "dashboard"), ("created", "site")]
+        assert document["drift"] == [
+            {"resource": "release/site", "since": "2026-11-26T06:40:00.000Z", "fields": ["version"]}
+        ]
+        assert [(i["state"], i["distribution"]) for i in document["invalidations"]] == [
+            ("owed", "dashboard"),
+            ("created", "site"),
+        ]
         assert document["exit_code"] == 3
 
     @pytest.mark.parametrize(
@@ -170,7 +197,9 @@ class TestCommand:
         [(None, None), ({"baselines": {}, "drift": {}}, None), (None, [OWED])],
         ids=["no-state-dir", "state-without-last", "intents-only"],
     )
-    def test_no_reconcile_yet(self, tmp_path: Path, capsys: pytest.CaptureFixture[str], state: Any, intents: Any) -> None:
+    def test_no_reconcile_yet(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str], state: Any, intents: Any
+    ) -> None:
         """Before any reconcile: exit 1 and one clear line on stderr, nothing on stdout."""
         s = write_state(tmp_path, state, intents)
         assert operations.status(s, as_json=False) == 1
@@ -213,7 +242,13 @@ class TestCli:
             "assert 'boto3' not in sys.modules and 'botocore' not in sys.modules, 'status imported boto3'\n"
             "sys.exit(code)\n"
         )
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""}
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+            "AWS_ACCESS_KEY_ID": "",
+            "AWS_SECRET_ACCESS_KEY": "",
+        }
         done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60)
         assert done.returncode == 0, done.stderr
         assert "result:         applied" in done.stdout
@@ -274,7 +309,9 @@ class Holder:
 def boto(url: str, service: str) -> Any:
     import boto3
 
-    return boto3.client(service, endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+    return boto3.client(
+        service, endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
 
 
 def release_and_jobs_stack(url: str, tag: str) -> Any:
@@ -285,20 +322,34 @@ def release_and_jobs_stack(url: str, tag: str) -> Any:
     for bucket in (f"rel-{tag}", f"data-{tag}"):
         s3.create_bucket(Bucket=bucket)
     s3.put_object(Bucket=f"rel-{tag}", Key="site/v1/index.html", Body=b"<!doctype html>")
-    origin = {"Id": "o", "DomainName": "origin.example.com", "CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": 443, "OriginProtocolPolicy": "https-only"}}
+    origin = {
+        "Id": "o",
+        "DomainName": "origin.example.com",
+        "CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": 443, "OriginProtocolPolicy": "https-only"},
+    }
     dist = boto(url, "cloudfront").create_distribution(
         DistributionConfig={
             "CallerReference": f"status-{tag}",
             "Comment": "",
             "Enabled": True,
             "Origins": {"Quantity": 1, "Items": [origin]},
-            "DefaultCacheBehavior": {"TargetOriginId": "o", "ViewerProtocolPolicy": "allow-all", "ForwardedValues": {"QueryString": False, "Cookies": {"Forward": "none"}}, "TrustedSigners": {"Enabled": False, "Quantity": 0}, "MinTTL": 0},
+            "DefaultCacheBehavior": {
+                "TargetOriginId": "o",
+                "ViewerProtocolPolicy": "allow-all",
+                "ForwardedValues": {"QueryString": False, "Cookies": {"Forward": "none"}},
+                "TrustedSigners": {"Enabled": False, "Quantity": 0},
+                "MinTTL": 0,
+            },
         }
     )["Distribution"]["Id"]
     return Desired(
         root=Path("unused"),
-        site=Site(f"s-{tag}", "us-east-1", {"site": dist}, JobsTarget(f"data-{tag}", "jobs.json", {"site": ("/jobs.json",)})),
-        releases=(Release("site", f"/{tag}/site/version", "v1", f"rel-{tag}", "site/", ("index.html",), {"site": ("/*",)}),),
+        site=Site(
+            f"s-{tag}", "us-east-1", {"site": dist}, JobsTarget(f"data-{tag}", "jobs.json", {"site": ("/jobs.json",)})
+        ),
+        releases=(
+            Release("site", f"/{tag}/site/version", "v1", f"rel-{tag}", "site/", ("index.html",), {"site": ("/*",)}),
+        ),
         jobs=(Job("job_1", "tok-status-0123456789ab", {"id": "job_1", "status": "requested", "customer": "Cust"}),),
     )
 
@@ -353,7 +404,9 @@ class TestAfterRealReconcile:
 
 
 class TestRedaction:
-    def test_recorded_errors_quoting_job_data_are_redacted(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def test_recorded_errors_quoting_job_data_are_redacted(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
         """An error recorded with an AWS message that echoed a customer is printed redacted."""
         from reconciler import events
 
@@ -367,7 +420,10 @@ class TestRedaction:
             "kind: Job\nid: job_1\ntoken: TOKENMARKERstatus0123456\ncustomer: CustomerMarkerStatus\n"
             "address: AddressMarkerStatus\nprice: {amount: 1, currency: USD, all_inclusive: true}\nstatus: requested\n"
         )
-        error = "jobs/qdn-data/jobs.json: InvalidRequest: body of CustomerMarkerStatus at AddressMarkerStatus TOKENMARKERstatus0123456"
+        error = (
+            "jobs/qdn-data/jobs.json: InvalidRequest: "
+            "body of CustomerMarkerStatus at AddressMarkerStatus TOKENMARKERstatus0123456"
+        )
         s = write_state(tmp_path, {**FAILED, "last": last("failed", errors=[error])})
         saved = events._secrets
         try:

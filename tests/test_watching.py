@@ -11,9 +11,10 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -72,7 +73,9 @@ class FakeReconciler:
         return CycleResult(result, commit="abc123")
 
 
-def make_loop(results: list[str] | None = None, limit: int = 10, **watch: Any) -> tuple[Loop, FakeReconciler, FakeClock]:
+def make_loop(
+    results: list[str] | None = None, limit: int = 10, **watch: Any
+) -> tuple[Loop, FakeReconciler, FakeClock]:
     clock = FakeClock()
     triggers = Triggers(clock)
     fake = FakeReconciler(clock, results or [], limit, triggers=triggers)
@@ -128,7 +131,7 @@ class TestLoop:
         started = time.monotonic()
         loop.run()
         times = [t for t, _ in fake.calls]
-        assert [b - a for a, b in zip(times, times[1:])] == [1, 2, 5, 10, 30, 60, 60]
+        assert [b - a for a, b in itertools.pairwise(times)] == [1, 2, 5, 10, 30, 60, 60]
         assert time.monotonic() - started < 1
 
     def test_success_resets_the_backoff(self) -> None:
@@ -136,7 +139,7 @@ class TestLoop:
         loop, fake, _ = make_loop(results=["failed", "failed", "applied", "failed"], limit=5)
         loop.run()
         times = [t for t, _ in fake.calls]
-        assert [b - a for a, b in zip(times, times[1:])] == [1, 2, 60, 1]
+        assert [b - a for a, b in itertools.pairwise(times)] == [1, 2, 60, 1]
 
     def test_a_change_during_backoff_runs_at_once(self) -> None:
         """Backoff delays only timed runs: a file change 0.3 s after a failure runs at 0.3 s."""
@@ -318,15 +321,23 @@ class TestRun:
     def settings(self, tmp_path: Path, **watch: Any) -> Settings:
         desired = tmp_path / "desired"
         desired.mkdir(exist_ok=True)
-        return Settings(desired=desired, state_dir=tmp_path / "state", watch=WatchSettings(**{"interval": 60.0, **watch}))
+        return Settings(
+            desired=desired, state_dir=tmp_path / "state", watch=WatchSettings(**{"interval": 60.0, **watch})
+        )
 
-    def start(self, settings: Settings, fake: Any, **kwargs: Any) -> tuple[threading.Thread, threading.Event, list[int], io.StringIO]:
+    def start(
+        self, settings: Settings, fake: Any, **kwargs: Any
+    ) -> tuple[threading.Thread, threading.Event, list[int], io.StringIO]:
         stop, rc, out = threading.Event(), [], io.StringIO()
-        thread = threading.Thread(target=lambda: rc.append(watching.run(settings, stop=stop, reconciler=fake, stream=out, **kwargs)))
+        thread = threading.Thread(
+            target=lambda: rc.append(watching.run(settings, stop=stop, reconciler=fake, stream=out, **kwargs))
+        )
         thread.start()
         return thread, stop, rc, out
 
-    def test_a_second_daemon_on_the_same_state_dir_exits_1(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def test_a_second_daemon_on_the_same_state_dir_exits_1(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
         """The state lock is taken: one clear line on stderr and exit 1, no reconcile."""
         settings = self.settings(tmp_path)
         fake = CountingReconciler()
@@ -401,7 +412,9 @@ class TestWatchFiles:
         stop = threading.Event()
         triggers = Triggers(watching.MonotonicClock())
         with capture_logs() as logs:
-            thread = threading.Thread(target=watching.watch_files, args=(tmp_path / "missing", triggers, stop, 50, watching.events.log()))
+            thread = threading.Thread(
+                target=watching.watch_files, args=(tmp_path / "missing", triggers, stop, 50, watching.events.log())
+            )
             thread.start()
             time.sleep(0.3)
             stop.set()

@@ -9,9 +9,10 @@ the outcomes, never an exception that unwinds the others. Invalidations are the 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from reconciler.aws.errors import is_not_found, translate
 from reconciler.aws.session import Clients
@@ -56,7 +57,9 @@ def execute(clients: Clients, desired: Desired, plan: Plan, commit: str | None, 
             outcomes.append(outcome)
         release_actions = [a for a in changes if a.kind == RELEASE]
         if functions_ok:
-            futures = [(a, pool.submit(write_release, clients, releases[a.resource], a, commit)) for a in release_actions]
+            futures = [
+                (a, pool.submit(write_release, clients, releases[a.resource], a, commit)) for a in release_actions
+            ]
             outcomes.extend(_collect(futures))
         else:
             blocked = PermanentError("not applied: a function in this reconcile failed")
@@ -120,7 +123,10 @@ def run_tests(clients: Clients, function: Function, etag: str, notify: Notify) -
             raise PermanentError(f"test '{test.name}' failed in DEVELOPMENT: {result['FunctionErrorMessage']}")
         utilization = int(result.get("ComputeUtilization") or 0)
         if utilization > HIGH_UTILIZATION:
-            notify("function.high_utilization", {"resource": function.resource, "test": test.name, "compute_utilization": utilization})
+            notify(
+                "function.high_utilization",
+                {"resource": function.resource, "test": test.name, "compute_utilization": utilization},
+            )
         output = json.loads(result.get("FunctionOutput") or "{}")
         mismatch = subset_mismatch(dict(test.expect), output)
         if mismatch:
@@ -138,7 +144,8 @@ def write_release(clients: Clients, release: Release, action: Action, commit: st
         except Exception as exc:
             if is_not_found(exc):
                 raise RequirementMissing(
-                    f"{release.resource}: s3://{release.bucket}/{key} does not exist; the pointer stays at {action.detail.get('old')}"
+                    f"{release.resource}: s3://{release.bucket}/{key} does not exist; "
+                    f"the pointer stays at {action.detail.get('old')}"
                 ) from exc
             raise
     clients.ssm.put_parameter(

@@ -17,8 +17,8 @@ import io
 import os
 import re
 import threading
-from collections.abc import Iterable
-from typing import Any, Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from werkzeug.wrappers import Request
@@ -73,7 +73,7 @@ class SandboxMiddleware:
         if response is None:
             return self.app(environ, start_response)
         status, headers, body = response
-        start_response(f"{status} {_REASONS.get(status, 'OK')}", headers + [("Content-Length", str(len(body)))])
+        start_response(f"{status} {_REASONS.get(status, 'OK')}", [*headers, ("Content-Length", str(len(body)))])
         return [body]
 
     # -- faults ----------------------------------------------------------------------------------
@@ -83,7 +83,7 @@ class SandboxMiddleware:
         status, code = resolve(fault, service)
         protocol = {"s3": "s3", "cloudfront": "rest-xml", "ssm": "json"}.get(service or "", "query")
         body, headers = wire.error_body(protocol, code, fault.message, status)
-        start_response(f"{status} {_REASONS.get(status, 'Error')}", headers + [("Content-Length", str(len(body)))])
+        start_response(f"{status} {_REASONS.get(status, 'Error')}", [*headers, ("Content-Length", str(len(body)))])
         return [body]
 
     # -- CloudFront Functions --------------------------------------------------------------------

@@ -13,9 +13,8 @@ This needs the server to run in this process, which `server.start` guarantees.
 
 from __future__ import annotations
 
-from typing import Any
-
 import os
+from typing import Any
 
 import boto3
 from botocore.config import Config

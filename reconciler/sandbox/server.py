@@ -14,7 +14,6 @@ CloudFront distributions (each has its own CloudFront Functions store and faults
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import sys
 import threading

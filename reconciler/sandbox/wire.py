@@ -12,7 +12,7 @@ import base64
 import functools
 import json
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -29,7 +29,7 @@ def cloudfront_model() -> ServiceModel:
 
 def timestamp(value: datetime) -> str:
     """ISO 8601 UTC with milliseconds, as CloudFront writes times."""
-    value = value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    value = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 

@@ -46,8 +46,12 @@ def make_desired(tag: str) -> Desired:
             jobs=JobsTarget(f"data-{tag}", "feeds/jobs.json", {"web": ("/feeds/jobs.json",)}),
         ),
         releases=(
-            Release("web", f"/{tag}/web/version", "v1", f"rel-{tag}", "web/", ("index.html", "app.js"), {"web": ("/*",)}),
-            Release("admin", f"/{tag}/admin/version", "a1", f"rel-{tag}", "admin/", ("index.html",), {"admin": ("/*",)}),
+            Release(
+                "web", f"/{tag}/web/version", "v1", f"rel-{tag}", "web/", ("index.html", "app.js"), {"web": ("/*",)}
+            ),
+            Release(
+                "admin", f"/{tag}/admin/version", "a1", f"rel-{tag}", "admin/", ("index.html",), {"admin": ("/*",)}
+            ),
         ),
         functions=(
             Function(
@@ -60,7 +64,9 @@ def make_desired(tag: str) -> Desired:
                 (FunctionTest("track opens app", viewer_request("/track/abc"), {"request": {"uri": "/index.html"}}),),
             ),
         ),
-        jobs=(Job("job_1", f"tok{tag}xxxxxxxxxxxxxxxx", {"id": "job_1", "status": "requested", "customer": f"Cust{tag}"}),),
+        jobs=(
+            Job("job_1", f"tok{tag}xxxxxxxxxxxxxxxx", {"id": "job_1", "status": "requested", "customer": f"Cust{tag}"}),
+        ),
     )
 
 
@@ -88,7 +94,11 @@ class Stack:
         self.s3 = client(self.sandbox.endpoint, "s3")
 
     def settings(self) -> Settings:
-        return Settings(desired=Path("."), state_dir=self.state_dir, aws=AwsSettings(endpoint_url=self.sandbox.endpoint, max_attempts=6))
+        return Settings(
+            desired=Path("."),
+            state_dir=self.state_dir,
+            aws=AwsSettings(endpoint_url=self.sandbox.endpoint, max_attempts=6),
+        )
 
     def reconciler(self, self_heal: bool = True) -> Reconciler:
         return Reconciler(self.settings(), self_heal=self_heal, loader=self.holder)

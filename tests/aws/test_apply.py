@@ -64,7 +64,7 @@ class TestSingleChange:
         stack.s3.put_object(Bucket=releases[0].bucket, Key="web/v2/index.html", Body=b"x")
         stack.s3.put_object(Bucket=releases[0].bucket, Key="web/v2/app.js", Body=b"x")
         stack.change(releases=(replace(releases[0], version="v2"), releases[1]))
-        result, logs = run(stack.reconciler())
+        _, logs = run(stack.reconciler())
         assert applied(logs) == [("update", "release/web")]
         assert stack.parameter(releases[0].parameter) == "v2"
         assert stack.invalidations("web") == [["/*"], ["/*"]]
@@ -76,7 +76,7 @@ class TestSingleChange:
         function = stack.desired.functions[0]
         new_code = CODE.replace(b"'/index.html'", b"'/index.html' /* v2 */")
         stack.change(functions=(replace(function, code=new_code),))
-        result, logs = run(stack.reconciler())
+        _, logs = run(stack.reconciler())
         assert applied(logs) == [("update", function.resource)]
         assert live_code(stack, "LIVE") == new_code
         assert stack.invalidations("web")[-1] == ["/track/*"]
@@ -87,7 +87,7 @@ class TestSingleChange:
         self._converged(stack)
         job = stack.desired.jobs[0]
         stack.change(jobs=(replace(job, document={**job.document, "status": "scheduled"}),))
-        result, logs = run(stack.reconciler())
+        _, logs = run(stack.reconciler())
         assert applied(logs) == [("update", stack.desired.site.jobs.resource)]
         assert stack.invalidations("web")[-1] == ["/feeds/jobs.json"]
         body = stack.s3.get_object(Bucket=stack.desired.site.jobs.bucket, Key="feeds/jobs.json")
@@ -146,7 +146,12 @@ class TestSafetyRules:
                 return
             done.append(True)
             etag = stack.cf.describe_function(Name=function.name, Stage="DEVELOPMENT")["ETag"]
-            stack.cf.update_function(Name=function.name, IfMatch=etag, FunctionConfig={"Comment": "rewrites", "Runtime": "cloudfront-js-2.0"}, FunctionCode=theirs)
+            stack.cf.update_function(
+                Name=function.name,
+                IfMatch=etag,
+                FunctionConfig={"Comment": "rewrites", "Runtime": "cloudfront-js-2.0"},
+                FunctionCode=theirs,
+            )
 
         def hook_once(clients: Any) -> None:
             clients.cloudfront.meta.events.register("before-call.cloudfront.UpdateFunction", someone_else_edits)
@@ -202,9 +207,9 @@ class TestInvalidationIntent:
         assert first.result == "failed"
         created_first = len(events_named(logs, "invalidation.created"))
         assert created_first == 1  # one of the two distributions got through
-        second, logs = run(stack.reconciler())
+        _, logs = run(stack.reconciler())
         assert len(events_named(logs, "invalidation.created")) == 1
-        third, logs = run(stack.reconciler())
+        _, logs = run(stack.reconciler())
         assert not events_named(logs, "invalidation.created")
         assert len(stack.invalidations("web")) == 1 and len(stack.invalidations("admin")) == 1
 
@@ -213,7 +218,15 @@ class TestRetries:
     def test_throttling_and_server_errors_are_retried_and_converge(self, stack: Stack) -> None:
         """Injected throttling and 500s on every step are retried by botocore; the run converges."""
         faults = stack.sandbox.faults
-        for op in ("GetParameters", "UpdateFunction", "CreateFunction", "PublishFunction", "PutParameter", "PutObject", "CreateInvalidation"):
+        for op in (
+            "GetParameters",
+            "UpdateFunction",
+            "CreateFunction",
+            "PublishFunction",
+            "PutParameter",
+            "PutObject",
+            "CreateInvalidation",
+        ):
             faults.throttle_next(op)
             faults.fail_next(op, status=500)
         result, _ = run(stack.reconciler())

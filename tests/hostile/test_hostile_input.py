@@ -7,8 +7,9 @@ import os
 import re
 import secrets
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -243,7 +244,11 @@ def test_directory_symlink_loop_terminates(tmp_path: Path, table: Any) -> None:
     elapsed = time.monotonic() - started
     assert elapsed < QUICK
     assert len(desired.jobs) == 1 and len(desired.releases) == 2
-    table("hostile", "directory symlink loops (again -> ., jobs/up -> ..)", f"walked once in {elapsed * 1000:.0f} ms; no duplicates")
+    table(
+        "hostile",
+        "directory symlink loops (again -> ., jobs/up -> ..)",
+        f"walked once in {elapsed * 1000:.0f} ms; no duplicates",
+    )
 
 
 def test_apply_cli_refuses_hostile_input_without_traceback(tmp_path: Path, table: Any) -> None:
@@ -259,10 +264,16 @@ def test_apply_cli_refuses_hostile_input_without_traceback(tmp_path: Path, table
     assert "Traceback" not in result.stderr + result.stdout
     assert '"validation.failed"' in result.stdout
     assert not (root / "pwned").exists()
-    table("hostile", "apply (CLI) on billion laughs + !!python tag", "exit 1, validation.failed, no AWS call, no traceback")
+    table(
+        "hostile",
+        "apply (CLI) on billion laughs + !!python tag",
+        "exit 1, validation.failed, no AWS call, no traceback",
+    )
 
 
-YAML_ISH = st.text(alphabet=st.sampled_from(list("kind:JobSte Rl-[]{}&*!|>'\"#\n\t ,?%@`0123456789abcxyz\\\x00\xe9")), max_size=300)
+YAML_ISH = st.text(
+    alphabet=st.sampled_from(list("kind:JobSte Rl-[]{}&*!|>'\"#\n\t ,?%@`0123456789abcxyz\\\x00\xe9")), max_size=300
+)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

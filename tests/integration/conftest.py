@@ -7,6 +7,7 @@ runs as a subprocess; its JSON events are read from stdout as they come.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -151,7 +152,9 @@ class Stack:
 
     def publish_version(self, version: str) -> None:
         """Upload a release folder (what CI does before the pointer may move)."""
-        client(self.sandbox.endpoint, "s3").put_object(Bucket=f"rel-{self.tag}", Key=f"web/{version}/index.html", Body=b"<html></html>")
+        client(self.sandbox.endpoint, "s3").put_object(
+            Bucket=f"rel-{self.tag}", Key=f"web/{version}/index.html", Body=b"<html></html>"
+        )
 
     def push(self, message: str, version: str | None = None, revert: bool = False) -> str:
         """Commit in the author's clone (a version change or a revert) and push to the remote."""
@@ -215,7 +218,9 @@ class Daemon:
             "--log-format", "json",
             *args,
         ]  # fmt: skip
-        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=stack.checkout.parent)
+        proc = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=stack.checkout.parent
+        )
         return cls(proc, stack.markers)
 
     def _read(self) -> None:
@@ -223,10 +228,8 @@ class Daemon:
         for line in self.proc.stdout:
             with self._cond:
                 self.lines.append(line)
-                try:
+                with contextlib.suppress(ValueError):
                     self.events.append(json.loads(line))
-                except ValueError:
-                    pass
                 self._cond.notify_all()
         with self._cond:
             self._cond.notify_all()
@@ -240,16 +243,22 @@ class Daemon:
         with self._cond:
             return [e for e in self.events[since:] if e.get("event") == name]
 
-    def wait_for(self, name: str, timeout: float = 20.0, since: int = 0, count: int = 1, **match: Any) -> dict[str, Any]:
+    def wait_for(
+        self, name: str, timeout: float = 20.0, since: int = 0, count: int = 1, **match: Any
+    ) -> dict[str, Any]:
         """The `count`-th event `name` after `since` whose fields equal `match`."""
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
-                found = [e for e in self.events[since:] if e.get("event") == name and all(e.get(k) == v for k, v in match.items())]
+                found = [
+                    e
+                    for e in self.events[since:]
+                    if e.get("event") == name and all(e.get(k) == v for k, v in match.items())
+                ]
                 if len(found) >= count:
                     return found[count - 1]
                 remaining = deadline - time.monotonic()
-                if remaining <= 0 or self.proc.poll() is not None and not self._reader.is_alive():
+                if remaining <= 0 or (self.proc.poll() is not None and not self._reader.is_alive()):
                     tail = "".join(self.lines[-15:])
                     raise AssertionError(f"no {count}x {name} {match} within {timeout}s; last lines:\n{tail}")
                 self._cond.wait(min(remaining, 0.1))

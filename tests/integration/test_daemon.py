@@ -94,7 +94,9 @@ class TestDrift:
     def test_a_console_edit_is_alerted_once_and_left_alone_then_healed(self, stack: Stack) -> None:
         """One drift.detected over many intervals, no repair; state survives a restart; --self-heal repairs."""
         daemon, _ = started(stack, *FAST)
-        client(stack.sandbox.endpoint, "ssm").put_parameter(Name=stack.parameter, Value="v9", Type="String", Overwrite=True)
+        client(stack.sandbox.endpoint, "ssm").put_parameter(
+            Name=stack.parameter, Value="v9", Type="String", Overwrite=True
+        )
         mark = daemon.mark()
         detected = daemon.wait_for("drift.detected", timeout=10)
         assert detected["resource"] == "release/web"
@@ -103,7 +105,11 @@ class TestDrift:
         assert len(daemon.named("drift.detected")) == 1
         assert stack.live_version() == "v9"
         assert {e["result"] for e in daemon.named("reconcile.done", since=mark)} == {"drift"}
-        assert not [e for e in daemon.named("action.applied") if e["resource"] == "release/web" and e["timestamp"] > detected["timestamp"]]
+        assert not [
+            e
+            for e in daemon.named("action.applied")
+            if e["resource"] == "release/web" and e["timestamp"] > detected["timestamp"]
+        ]
         assert daemon.stop() == 0
 
         again, first = started(stack, *FAST)
@@ -228,8 +234,23 @@ class TestDev:
         """`dev` prints its endpoint, applies the desired state to its own sandbox, and follows edits."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "NOTIFY_"))}
         env.update(PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
-        command = [sys.executable, "-m", "reconciler", "dev", "--desired", str(stack.desired), "--state-dir", str(stack.state_dir), "--interval", "0.5", "--log-format", "json"]
-        daemon = Daemon(subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env), stack.markers)
+        command = [
+            sys.executable,
+            "-m",
+            "reconciler",
+            "dev",
+            "--desired",
+            str(stack.desired),
+            "--state-dir",
+            str(stack.state_dir),
+            "--interval",
+            "0.5",
+            "--log-format",
+            "json",
+        ]
+        daemon = Daemon(
+            subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env), stack.markers
+        )
         stack.daemons.append(daemon)
         daemon.wait_for("reconcile.done", result="applied", timeout=30)
         endpoint = daemon.lines[0].split()

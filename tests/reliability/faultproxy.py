@@ -17,6 +17,7 @@ which is enough for the sandbox's HTTP/1.1 traffic. Thread per connection; tests
 
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
 import struct
@@ -89,12 +90,10 @@ class FaultProxy:
 
     def close(self) -> None:
         self._closed = True
-        try:
+        with contextlib.suppress(OSError):
             self._listener.close()
-        except OSError:
-            pass
 
-    def __enter__(self) -> "FaultProxy":
+    def __enter__(self) -> FaultProxy:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -169,7 +168,5 @@ def _reset(sock: socket.socket) -> None:
 
 
 def _close(sock: socket.socket) -> None:
-    try:
+    with contextlib.suppress(OSError):
         sock.close()
-    except OSError:
-        pass

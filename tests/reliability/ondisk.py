@@ -156,10 +156,17 @@ def command(stack: DiskStack, endpoint: str, *args: str) -> list[str]:
     ]
 
 
-def reconciler(stack: DiskStack, endpoint: str, *args: str, timeout: float = 30, **extra: str) -> subprocess.CompletedProcess[str]:
+def reconciler(
+    stack: DiskStack, endpoint: str, *args: str, timeout: float = 30, **extra: str
+) -> subprocess.CompletedProcess[str]:
     """Run one command to completion."""
     return subprocess.run(
-        command(stack, endpoint, *args), env=env(**extra), capture_output=True, text=True, timeout=timeout, cwd=stack.root
+        command(stack, endpoint, *args),
+        env=env(**extra),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=stack.root,
     )
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import threading
@@ -11,7 +12,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import pytest
 import structlog
 
 from reconciler.aws.reading import ReadCache
@@ -87,7 +87,11 @@ class TestTwoWriters:
         assert a_result.result == "applied"
         body = json.loads(stack.s3.get_object(Bucket=target.bucket, Key=target.key)["Body"].read())
         assert [j["status"] for j in body["jobs"]] == ["delivered"]
-        table("concurrency", "two writers on jobs.json (B writes between A's read and A's PutObject)", "A: 412 -> conflict.detected -> re-read, re-plan; object whole; nothing lost silently")
+        table(
+            "concurrency",
+            "two writers on jobs.json (B writes between A's read and A's PutObject)",
+            "A: 412 -> conflict.detected -> re-read, re-plan; object whole; nothing lost silently",
+        )
 
     def test_function_race_is_logged_never_silent(self, rstack: ProxiedStack, tmp_path: Path, table: Any) -> None:
         """B updates and publishes the function between A's read and A's UpdateFunction."""
@@ -104,9 +108,15 @@ class TestTwoWriters:
         assert a_result.result == "applied"
         live = stack.cf.get_function(Name=fn.name, Stage="LIVE")["FunctionCode"].read()
         assert live == ours
-        table("concurrency", "two writers on the function (B publishes between A's read and A's UpdateFunction)", "A: 412 -> conflict.detected -> re-plan; LIVE is A's code; nothing lost silently")
+        table(
+            "concurrency",
+            "two writers on the function (B publishes between A's read and A's UpdateFunction)",
+            "A: 412 -> conflict.detected -> re-plan; LIVE is A's code; nothing lost silently",
+        )
 
-    def test_free_race_on_jobs_never_tears_or_fails_silently(self, rstack: ProxiedStack, tmp_path: Path, table: Any) -> None:
+    def test_free_race_on_jobs_never_tears_or_fails_silently(
+        self, rstack: ProxiedStack, tmp_path: Path, table: Any
+    ) -> None:
         """Two reconcilers with different jobs documents race for a while: the object is always a
         whole document of one of them, and every 412 was logged."""
         stack = rstack
@@ -137,10 +147,8 @@ class TestTwoWriters:
         for t in threads:
             t.start()
         while any(t.is_alive() for t in threads):
-            try:
+            with contextlib.suppress(stack.s3.exceptions.NoSuchKey):
                 seen.append(json.loads(stack.s3.get_object(Bucket=target.bucket, Key=target.key)["Body"].read()))
-            except stack.s3.exceptions.NoSuchKey:
-                pass
             time.sleep(0.01)
         for t in threads:
             t.join(30)
@@ -148,7 +156,11 @@ class TestTwoWriters:
         statuses = {tuple(j["status"] for j in doc["jobs"]) for doc in seen}
         assert statuses <= {(job.document["status"],), ("scheduled",), ("delivered",)}, statuses
         assert all(c["resource"] == target.resource for c in conflicts), conflicts
-        table("concurrency", "two reconcilers racing on jobs.json, 4 rounds each", f"object always whole ({len(seen)} reads); {len(conflicts)} conflict(s), each logged")
+        table(
+            "concurrency",
+            "two reconcilers racing on jobs.json, 4 rounds each",
+            f"object always whole ({len(seen)} reads); {len(conflicts)} conflict(s), each logged",
+        )
 
 
 class TestStateLock:
@@ -161,7 +173,11 @@ class TestStateLock:
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and "another reconciler" in lines[0] and str(stack.state) in lines[0], result.stderr
         assert "reconcile.start" not in result.stdout
-        table("concurrency", "apply while the state directory is locked", "refused: one line on stderr, exit 1, nothing read or written")
+        table(
+            "concurrency",
+            "apply while the state directory is locked",
+            "refused: one line on stderr, exit 1, nothing read or written",
+        )
 
     def test_daemon_refuses_while_an_apply_runs(self, sandbox: Any, tmp_path: Path, table: Any) -> None:
         """A paused `apply` holds the lock: `run` on the same state directory exits 1 at once;
@@ -175,7 +191,9 @@ class TestStateLock:
         stack = write_desired(tmp_path, secrets.token_hex(4))
         seed(sandbox.endpoint, load(stack.desired, run_tests=False))
         marker = tmp_path / "paused"
-        first = spawn(stack, sandbox.endpoint, "apply", RECONCILER_PAUSE_AT="GetParameters:1", RECONCILER_PAUSE_FILE=str(marker))
+        first = spawn(
+            stack, sandbox.endpoint, "apply", RECONCILER_PAUSE_AT="GetParameters:1", RECONCILER_PAUSE_FILE=str(marker)
+        )
         try:
             deadline = time.monotonic() + 20
             while not marker.exists():
@@ -189,4 +207,8 @@ class TestStateLock:
             first.communicate(timeout=10)
         third = run_cli(stack, sandbox.endpoint, "apply")
         assert third.returncode == 0, third.stderr
-        table("concurrency", "run while an apply holds the state directory; then apply after kill -9 of the holder", "run refused (exit 1); lock released by the kernel; apply converged")
+        table(
+            "concurrency",
+            "run while an apply holds the state directory; then apply after kill -9 of the holder",
+            "run refused (exit 1); lock released by the kernel; apply converged",
+        )

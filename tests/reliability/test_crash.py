@@ -57,7 +57,11 @@ class World:
             self.s3.put_object(Bucket=self.stack.bucket, Key=key, Body=b"v2")
 
     def settings(self) -> Settings:
-        return Settings(desired=self.stack.desired, state_dir=self.stack.state, aws=AwsSettings(endpoint_url=self.endpoint, max_attempts=3))
+        return Settings(
+            desired=self.stack.desired,
+            state_dir=self.stack.state,
+            aws=AwsSettings(endpoint_url=self.endpoint, max_attempts=3),
+        )
 
     def reconcile(self) -> tuple[Any, list[dict[str, Any]]]:
         """A reconcile by a fresh process-like Reconciler (new loader, clients, caches)."""
@@ -86,7 +90,9 @@ class World:
         return json.loads(body)  # raises if torn
 
     def live(self) -> dict[str, Any]:
-        params = self.ssm.get_parameters(Names=[self.stack.parameter("web"), self.stack.parameter("admin")])["Parameters"]
+        params = self.ssm.get_parameters(Names=[self.stack.parameter("web"), self.stack.parameter("admin")])[
+            "Parameters"
+        ]
         code = self.cf.get_function(Name=self.stack.function, Stage="LIVE")["FunctionCode"].read().decode()
         jobs = self.jobs()
         return {
@@ -118,7 +124,13 @@ def assert_state_parses(stack: DiskStack) -> None:
 def kill_at(world: World, operation: str, nth: int) -> None:
     marker = world.stack.root / "paused"
     marker.unlink(missing_ok=True)
-    proc = spawn(world.stack, world.endpoint, "apply", RECONCILER_PAUSE_AT=f"{operation}:{nth}", RECONCILER_PAUSE_FILE=str(marker))
+    proc = spawn(
+        world.stack,
+        world.endpoint,
+        "apply",
+        RECONCILER_PAUSE_AT=f"{operation}:{nth}",
+        RECONCILER_PAUSE_FILE=str(marker),
+    )
     deadline = time.monotonic() + 20
     try:
         while not marker.exists():
@@ -135,7 +147,9 @@ def kill_at(world: World, operation: str, nth: int) -> None:
 
 
 @pytest.mark.parametrize(("operation", "nth", "where"), CRASH_POINTS, ids=[f"{o}-{n}" for o, n, _ in CRASH_POINTS])
-def test_kill_at_each_boundary_then_restart_converges(world: World, operation: str, nth: int, where: str, table: Any) -> None:
+def test_kill_at_each_boundary_then_restart_converges(
+    world: World, operation: str, nth: int, where: str, table: Any
+) -> None:
     """SIGKILL before call `operation`#`nth`; the restarted reconciler finishes the job."""
     first, _ = world.reconcile()
     assert first.result == "applied"
@@ -144,7 +158,10 @@ def test_kill_at_each_boundary_then_restart_converges(world: World, operation: s
     world.change_everything()
 
     kill_at(world, operation, nth)
-    assert world.jobs() in (old_jobs, *([world.jobs()] if world.jobs() and world.jobs()["jobs"][0]["status"] == "scheduled" else []))
+    assert world.jobs() in (
+        old_jobs,
+        *([world.jobs()] if world.jobs() and world.jobs()["jobs"][0]["status"] == "scheduled" else []),
+    )
     assert_state_parses(world.stack)
 
     again, logs = world.reconcile()  # the restart
@@ -160,7 +177,11 @@ def test_kill_at_each_boundary_then_restart_converges(world: World, operation: s
     assert [paths for _, paths in web] == [["/*"]], web  # exactly once, covering every change
     assert [paths for _, paths in admin] == [["/*"]], admin
     assert statefile.read_json(world.stack.state / statefile.INTENTS) in (None, {"intents": []})
-    table("crash", f"kill -9 before {operation} #{nth} ({where})", "converged after restart; each invalidation exactly once; jobs.json and state intact")
+    table(
+        "crash",
+        f"kill -9 before {operation} #{nth} ({where})",
+        "converged after restart; each invalidation exactly once; jobs.json and state intact",
+    )
 
 
 def test_kill_during_fresh_create_then_restart(world: World, table: Any) -> None:
@@ -175,7 +196,11 @@ def test_kill_during_fresh_create_then_restart(world: World, table: Any) -> None
     assert [p for _, p in world.invalidations("admin")] == [["/*"]]
     settled, _ = world.reconcile()
     assert settled.result == "in_sync" and settled.writes == 0
-    table("crash", "kill -9 before PublishFunction of a new function (fresh stack), restart by `apply`", "converged; each invalidation exactly once")
+    table(
+        "crash",
+        "kill -9 before PublishFunction of a new function (fresh stack), restart by `apply`",
+        "converged; each invalidation exactly once",
+    )
 
 
 CORRUPTIONS = [
@@ -186,7 +211,9 @@ CORRUPTIONS = [
 ]
 
 
-@pytest.mark.parametrize(("name", "garbage"), CORRUPTIONS, ids=["state-torn", "state-binary", "intents-torn", "intents-not-object"])
+@pytest.mark.parametrize(
+    ("name", "garbage"), CORRUPTIONS, ids=["state-torn", "state-binary", "intents-torn", "intents-not-object"]
+)
 def test_corrupt_state_file_is_reported_and_rebuilt(world: World, name: str, garbage: bytes, table: Any) -> None:
     """Garbage in state.json / intents.json: `state.corrupt` is logged, the next reconcile
     succeeds from live state, and the file is whole again."""
@@ -198,13 +225,19 @@ def test_corrupt_state_file_is_reported_and_rebuilt(world: World, name: str, gar
     assert result.result == "in_sync", result
     whole = [e["distribution"] for e in logs if e["event"] == "invalidation.created" and e["paths"] == ["/*"]]
     # what torn intents owed is unknown: every distribution is invalidated whole, once
-    assert sorted(whole) == (sorted(load(world.stack.desired, run_tests=False).site.distributions) if name == statefile.INTENTS else [])
+    assert sorted(whole) == (
+        sorted(load(world.stack.desired, run_tests=False).site.distributions) if name == statefile.INTENTS else []
+    )
     assert_state_parses(world.stack)
     world.change_everything()
     assert world.reconcile()[0].result == "applied"
     assert world.live() == world.expected()
     assert world.reconcile()[0].result == "in_sync"
-    table("state", f"{name}: {garbage[:12]!r}... written over it", "state.corrupt logged; rebuilt from live state; next reconcile succeeds")
+    table(
+        "state",
+        f"{name}: {garbage[:12]!r}... written over it",
+        "state.corrupt logged; rebuilt from live state; next reconcile succeeds",
+    )
 
 
 def test_corrupt_state_through_the_cli(world: World, table: Any) -> None:

@@ -4,7 +4,8 @@ others are applied."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -20,7 +21,15 @@ from tests.reliability.helpers import (
 )
 
 READS = ("GetParameters", "DescribeFunction", "GetFunction", "GetObject")
-WRITES = ("UpdateFunction", "TestFunction", "PublishFunction", "HeadObject", "PutParameter", "PutObject", "CreateInvalidation")
+WRITES = (
+    "UpdateFunction",
+    "TestFunction",
+    "PublishFunction",
+    "HeadObject",
+    "PutParameter",
+    "PutObject",
+    "CreateInvalidation",
+)
 
 # How a request is recognised in its HTTP head, for the proxy's connection-level faults.
 HEADS = {
@@ -167,13 +176,19 @@ class TestPersistentFailure:
         """PutObject always 500: function and release go live, jobs/... is reported, retried later."""
         stack = rstack
         resource = stack.desired.site.jobs.resource  # type: ignore[union-attr]
-        logs = self._failing(stack, lambda: stack.sandbox.faults.fail_next("PutObject", status=500, times=100), resource)
+        logs = self._failing(
+            stack, lambda: stack.sandbox.faults.fail_next("PutObject", status=500, times=100), resource
+        )
         applied = {e["resource"] for e in events_named(logs, "action.applied")}
         assert applied == {"function/" + stack.desired.functions[0].name, "release/web"}
         d = stack.holder.desired
         assert stack.parameter(d.releases[0].parameter) == "v2"
         self._heals(stack)
-        table("fault", "PutObject: 500 on every attempt (persistent)", "others applied; failure reported as jobs/<bucket>/<key>; converged after the fault cleared")
+        table(
+            "fault",
+            "PutObject: 500 on every attempt (persistent)",
+            "others applied; failure reported as jobs/<bucket>/<key>; converged after the fault cleared",
+        )
 
     def test_one_release_failing_leaves_the_other_resources_applied(self, rstack: ProxiedStack, table: Any) -> None:
         """Every connection for web's require check reset: release/web reported, the rest applied."""
@@ -181,25 +196,39 @@ class TestPersistentFailure:
         assert stack.proxy is not None
         d = stack.holder.desired
         bucket = d.releases[0].bucket
-        logs = self._failing(stack, lambda: stack.proxy.reset_next(f"HEAD /{bucket}/web/v2/".encode(), times=100), "release/web")  # type: ignore[union-attr]
+        logs = self._failing(
+            stack, lambda: stack.proxy.reset_next(f"HEAD /{bucket}/web/v2/".encode(), times=100), "release/web"
+        )  # type: ignore[union-attr]
         applied = {e["resource"] for e in events_named(logs, "action.applied")}
         assert applied == {"function/" + d.functions[0].name, d.site.jobs.resource}  # type: ignore[union-attr]
         assert stack.parameter(d.releases[0].parameter) == "v1"
         self._heals(stack)
-        table("fault", "HeadObject of one release: connection reset on every attempt (persistent)", "others applied; failure reported as release/web; converged after the fault cleared")
+        table(
+            "fault",
+            "HeadObject of one release: connection reset on every attempt (persistent)",
+            "others applied; failure reported as release/web; converged after the fault cleared",
+        )
 
     def test_function_failing_blocks_releases_not_jobs(self, rstack: ProxiedStack, table: Any) -> None:
         """PublishFunction always 503: no release moves before its function, jobs still published."""
         stack = rstack
         d = stack.desired
-        logs = self._failing(stack, lambda: stack.sandbox.faults.fail_next("PublishFunction", status=503, times=100), f"function/{d.functions[0].name}")
+        logs = self._failing(
+            stack,
+            lambda: stack.sandbox.faults.fail_next("PublishFunction", status=503, times=100),
+            f"function/{d.functions[0].name}",
+        )
         failed = {e["resource"] for e in events_named(logs, "action.failed")}
         assert "release/web" in failed
         assert {e["resource"] for e in events_named(logs, "action.applied")} == {d.site.jobs.resource}  # type: ignore[union-attr]
         assert stack.parameter(d.releases[0].parameter) == "v1"
         assert "PutParameter" not in stack.order[self.mark :]
         self._heals(stack)
-        table("fault", "PublishFunction: 503 on every attempt (persistent)", "releases held back, jobs applied, function reported; converged after the fault cleared")
+        table(
+            "fault",
+            "PublishFunction: 503 on every attempt (persistent)",
+            "releases held back, jobs applied, function reported; converged after the fault cleared",
+        )
 
 
 def test_write_order_under_faults(rstack: ProxiedStack, table: Any) -> None:
@@ -220,4 +249,8 @@ def test_write_order_under_faults(rstack: ProxiedStack, table: Any) -> None:
     assert writes.index("PutParameter") > max(i for i, op in enumerate(writes) if op == "PublishFunction")
     assert writes[-1] == "CreateInvalidation"
     assert_converged(stack)
-    table("fault", "500 once on every function/release step + slow PublishFunction: write order", "functions < require check < pointer < invalidation; converged")
+    table(
+        "fault",
+        "500 once on every function/release step + slow PublishFunction: write order",
+        "functions < require check < pointer < invalidation; converged",
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,6 @@ import pytest
 from reconciler.loading import load
 from reconciler.sandbox.seeding import seed
 from tests.reliability.ondisk import DiskStack, command, env, reconciler, write_desired
-import subprocess
 
 CUSTOMER = "Custmarker Qzx"
 ADDRESS = "Addrmarker Lane 7"
@@ -63,12 +63,31 @@ def test_every_command_keeps_markers_out_of_output(marked: DiskStack, sandbox: A
         assert result.returncode in codes, (args, result.returncode, result.stderr[-500:])
         total += clean(" ".join(args), result.stdout, result.stderr)
     # a job change after the first apply: the plan shows per-job changes, by id and field only
-    write_desired(marked.root, marked.tag, customer=CUSTOMER, address=ADDRESS, notes=NOTES + " changed", token=TOKEN, status="scheduled")
+    write_desired(
+        marked.root,
+        marked.tag,
+        customer=CUSTOMER,
+        address=ADDRESS,
+        notes=NOTES + " changed",
+        token=TOKEN,
+        status="scheduled",
+    )
     for args in (("plan",), ("plan", "--markdown"), ("plan", "--json")):
         result = cli(marked, ep, *args)
         assert result.returncode == 2, result.stderr
         total += clean(" ".join(args) + " (job changed)", result.stdout, result.stderr)
-    result = reconciler(marked, ep, "new-job", "--customer", CUSTOMER, "--address", ADDRESS, "--price", "42", AWS_SECRET_ACCESS_KEY=SECRET_KEY)
+    result = reconciler(
+        marked,
+        ep,
+        "new-job",
+        "--customer",
+        CUSTOMER,
+        "--address",
+        ADDRESS,
+        "--price",
+        "42",
+        AWS_SECRET_ACCESS_KEY=SECRET_KEY,
+    )
     assert result.returncode == 0, result.stderr
     total += clean("new-job", result.stdout, result.stderr)
     proc = subprocess.Popen(
@@ -85,7 +104,11 @@ def test_every_command_keeps_markers_out_of_output(marked: DiskStack, sandbox: A
     assert proc.returncode == 0, err[-500:]
     assert out.count('"reconcile.done"') >= 2, out[-1000:]
     total += clean("run", out, err)
-    table("secrets", "every command (validate, plan x3, apply, status x2, new-job, run 2 s) on a stack of marker strings", f"{total} output lines, no customer/address/notes/token/secret key")
+    table(
+        "secrets",
+        "every command (validate, plan x3, apply, status x2, new-job, run 2 s) on a stack of marker strings",
+        f"{total} output lines, no customer/address/notes/token/secret key",
+    )
 
 
 def test_errors_from_aws_are_redacted(marked: DiskStack, sandbox: Any, table: Any) -> None:
@@ -107,16 +130,26 @@ def test_errors_from_aws_are_redacted(marked: DiskStack, sandbox: Any, table: An
         sandbox.faults.clear()
     assert result.returncode == 1 and "Traceback" not in result.stderr
     lines += clean("plan with failing GetObject", result.stdout, result.stderr)
-    table("secrets", "AWS error messages echoing customer, address and token (apply, plan)", f"{lines} lines, all redacted; exit 1, no traceback")
+    table(
+        "secrets",
+        "AWS error messages echoing customer, address and token (apply, plan)",
+        f"{lines} lines, all redacted; exit 1, no traceback",
+    )
 
 
 def test_invalid_job_values_are_not_echoed(tmp_path: Path, table: Any) -> None:
     """validate on a job whose bad values are markers: the errors name fields, never values."""
-    stack = write_desired(tmp_path, secrets.token_hex(4), customer=CUSTOMER, address=ADDRESS, token=TOKEN, status="Custmarker")
+    stack = write_desired(
+        tmp_path, secrets.token_hex(4), customer=CUSTOMER, address=ADDRESS, token=TOKEN, status="Custmarker"
+    )
     job = next((stack.desired / "jobs").iterdir())
     job.write_text(job.read_text().replace("amount: 600", "amount: Addrmarker") + "notes: [Notemarker]\n")
     result = reconciler(stack, "http://127.0.0.1:9", "validate", AWS_SECRET_ACCESS_KEY=SECRET_KEY)
     assert result.returncode == 1 and result.stderr.strip()
     lines = clean("validate (invalid job)", result.stdout, result.stderr)
-    table("secrets", "validate on a job with marker strings in invalid fields", f"{lines} error lines, fields named, values never echoed")
+    table(
+        "secrets",
+        "validate on a job with marker strings in invalid fields",
+        f"{lines} error lines, fields named, values never echoed",
+    )
     assert os.environ.get("AWS_SECRET_ACCESS_KEY") != SECRET_KEY

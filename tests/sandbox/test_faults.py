@@ -46,7 +46,10 @@ class TestFaults:
         sandbox.faults.throttle_next("UpdateFunction")
         with pytest.raises(ClientError) as cf:
             cloudfront.update_function(
-                Name="x", IfMatch="E1", FunctionConfig={"Comment": "", "Runtime": "cloudfront-js-2.0"}, FunctionCode=b"x"
+                Name="x",
+                IfMatch="E1",
+                FunctionConfig={"Comment": "", "Runtime": "cloudfront-js-2.0"},
+                FunctionCode=b"x",
             )
         assert cf.value.response["Error"]["Code"] == "Throttling"
 

@@ -116,11 +116,11 @@ class TestUpdate:
         """An UpdateFunction without If-Match (raw HTTP; botocore refuses to send it) is 400 InvalidIfMatchVersion."""
         create(cloudfront, function_name)
         body = (
-            '<UpdateFunctionRequest xmlns="http://cloudfront.amazonaws.com/doc/2020-05-31/">'
-            "<FunctionConfig><Comment>x</Comment><Runtime>cloudfront-js-2.0</Runtime></FunctionConfig>"
-            "<FunctionCode>ZnVuY3Rpb24gaGFuZGxlcihlKXtyZXR1cm4gZS5yZXF1ZXN0O30=</FunctionCode>"
-            "</UpdateFunctionRequest>"
-        ).encode()
+            b'<UpdateFunctionRequest xmlns="http://cloudfront.amazonaws.com/doc/2020-05-31/">'
+            b"<FunctionConfig><Comment>x</Comment><Runtime>cloudfront-js-2.0</Runtime></FunctionConfig>"
+            b"<FunctionCode>ZnVuY3Rpb24gaGFuZGxlcihlKXtyZXR1cm4gZS5yZXF1ZXN0O30=</FunctionCode>"
+            b"</UpdateFunctionRequest>"
+        )
         url = f"{sandbox.endpoint}/2020-05-31/function/{function_name}"
         with pytest.raises(urllib.error.HTTPError) as info:
             urllib.request.urlopen(urllib.request.Request(url, data=body, method="PUT"), timeout=5)
