@@ -347,12 +347,12 @@ class Stack:
 
     def git_init(self) -> None:
         """Make the desired directory a git checkout, as in production (the reconciler reads HEAD)."""
-        quiet = {"capture_output": True, "check": True, "cwd": self.root}
-        subprocess.run(["git", "init", "-q"], **quiet)  # type: ignore[arg-type]
-        subprocess.run(["git", "add", "desired"], **quiet)  # type: ignore[arg-type]
-        subprocess.run(
-            ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost", "commit", "-qm", "bench"], **quiet
-        )  # type: ignore[arg-type]
+        def git(*args: str) -> None:
+            subprocess.run(["git", *args], capture_output=True, check=True, cwd=self.root)
+
+        git("init", "-q")
+        git("add", "desired")
+        git("-c", "user.name=bench", "-c", "user.email=bench@localhost", "commit", "-qm", "bench")
 
 
 def _replace(path: Path, text: str) -> None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterable
-from typing import IO, Any
+from collections.abc import Iterable, MutableMapping
+from typing import Any, TextIO
 
 import structlog
 
@@ -75,13 +75,13 @@ def _scrub(value: Any) -> Any:
     return value
 
 
-def _scrub_processor(_logger: Any, _name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+def _scrub_processor(_logger: Any, _name: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     if not _secrets:
         return event_dict
     return {k: _scrub(v) for k, v in event_dict.items()}
 
 
-def configure(log_format: str = "json", stream: IO[str] | None = None) -> None:
+def configure(log_format: str = "json", stream: TextIO | None = None) -> None:
     """Set structlog up once for this process: JSON (or console) lines on `stream`."""
     out = stream if stream is not None else sys.stdout
     renderer: Any

@@ -13,7 +13,7 @@ import contextlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from reconciler.model import Function
 
@@ -65,7 +65,7 @@ def execute(code: str, event: dict[str, Any], timeout: float = 1.0) -> Execution
     finally:
         elapsed = time.perf_counter() - started
         ctx.close()
-    result = json.loads(raw)
+    result = json.loads(cast(str, raw))  # the harness returns JSON.stringify(...)
     out = result["out"]
     utilization = min(100, max(1, int(elapsed * 1000)))
     if not isinstance(out, dict):

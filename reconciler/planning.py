@@ -240,7 +240,7 @@ def _canonical_job(document: Any, job: Mapping[str, Any]) -> bytes:
 def _jobs_by_id(document: Any) -> dict[str, Mapping[str, Any]] | None:
     if not isinstance(document, dict) or not isinstance(document.get("jobs"), list):
         return None
-    jobs = {}
+    jobs: dict[str, Mapping[str, Any]] = {}
     for job in document["jobs"]:
         if not isinstance(job, dict) or not isinstance(job.get("id"), str):
             return None

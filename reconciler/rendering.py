@@ -73,7 +73,8 @@ def detail_lines(action: Action) -> list[str]:
         out = [f"fields: {', '.join(d.get('fields', []))}"]
         if d.get("tests"):
             out.append(f"tests before publishing: {len(d['tests'])}")
-        return out + d.get("diff", "").rstrip("\n").splitlines()
+        diff: str = d.get("diff", "")
+        return out + diff.rstrip("\n").splitlines()
     if action.kind == RELEASE:
         return [
             f"{d['parameter']}: {d.get('old') or '(absent)'} -> {d['new']}",

@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import Any, Protocol, TextIO
 
 from reconciler import events, gitinfo
 from reconciler.notify import Notifier
@@ -261,7 +261,7 @@ def run(
     clock: Clock | None = None,
     reconciler: Any = None,
     notifier: Notifier | None = None,
-    stream: IO[str] | None = None,
+    stream: TextIO | None = None,
 ) -> int:
     """The `run` command: exit 0 after SIGTERM/SIGINT (or `stop`), 1 when the state dir is taken."""
     from reconciler.statefile import Locked, StateLock
@@ -276,7 +276,12 @@ def run(
     try:
         triggers = Triggers(clock or MonotonicClock())
         received: list[int] = []
-        restore = _on_signals(lambda signum: (received.append(signum), triggers.stop()))
+
+        def on_signal(signum: int) -> None:
+            received.append(signum)
+            triggers.stop()
+
+        restore = _on_signals(on_signal)
         try:
             return _serve(
                 settings, triggers, received, log, stop or threading.Event(), reconciler, notifier or Notifier()

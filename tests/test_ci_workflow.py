@@ -28,12 +28,14 @@ MARKER = "<!-- edge-reconciler-plan -->"
 KNOWN_STALE = ('undefined variable "vars"',)
 
 
-def workflow() -> dict[str, Any]:
-    return yaml.safe_load(WORKFLOW.read_text())
+def workflow() -> dict[Any, Any]:
+    doc: dict[Any, Any] = yaml.safe_load(WORKFLOW.read_text())  # keys: `on` reads as True (YAML 1.1)
+    return doc
 
 
 def steps() -> list[dict[str, Any]]:
-    return workflow()["jobs"]["plan"]["steps"]
+    found: list[dict[str, Any]] = workflow()["jobs"]["plan"]["steps"]
+    return found
 
 
 def step_using(prefix: str) -> dict[str, Any]:
@@ -103,6 +105,7 @@ class TestWorkflowShape:
         """Only pull requests that change desired/** start it."""
         doc = workflow()
         on = doc.get("on", doc.get(True))  # YAML 1.1 reads a bare `on` key as True
+        assert on is not None
         assert list(on) == ["pull_request"]
         assert on["pull_request"]["paths"] == ["desired/**"]
 
@@ -179,7 +182,8 @@ def _iam_action(service: str, method: str) -> str:
 
 class TestReadOnlyPolicy:
     def policy(self) -> dict[str, Any]:
-        return json.loads(POLICY.read_text())
+        policy: dict[str, Any] = json.loads(POLICY.read_text())
+        return policy
 
     def allowed(self) -> set[str]:
         found: set[str] = set()

@@ -4,6 +4,7 @@ rewrite function (a rewrite must keep the original path)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,7 +15,7 @@ from reconciler.model import Function, FunctionTest, Source
 SAMPLE = Path(__file__).resolve().parent.parent / "desired"
 
 
-def function(code: str, *tests: tuple[str, dict, dict]) -> Function:
+def function(code: str, *tests: tuple[str, dict[str, Any], dict[str, Any]]) -> Function:
     return Function(
         name="f", runtime="cloudfront-js-2.0", code=code.encode(), code_path="f.js",
         tests=tuple(FunctionTest(n, complete_event(e), x, Source("fn.yaml", 10 + i)) for i, (n, e, x) in
@@ -44,7 +45,7 @@ class TestCompleteEvent:
          {"user-agent": {"value": "curl"}, "host": {"value": "x.example"}}),
         ("cookies", {"session": "abc"}, {"session": {"value": "abc"}}),
     ])
-    def test_entries(self, section: str, given: dict, expected: dict) -> None:
+    def test_entries(self, section: str, given: dict[str, Any], expected: dict[str, Any]) -> None:
         """Plain strings become `{value: ...}` entries; header names are lower-cased."""
         assert complete_event({"request": {section: given}})["request"][section] == expected
 
@@ -83,7 +84,7 @@ class TestSubsetMismatch:
             ({"a": {}}, {"a": "x"}, "expected a {}, got 'x'"),
         ],
     )
-    def test_table(self, expect: dict, actual: dict, message: str | None) -> None:
+    def test_table(self, expect: dict[str, Any], actual: dict[str, Any], message: str | None) -> None:
         """Literal cases."""
         assert subset_mismatch(expect, actual) == message
 

@@ -81,7 +81,8 @@ def filled_policy(stack: Stack) -> dict[str, Any]:
     for key, value in values.items():
         text = text.replace("${" + key + "}", value)
     assert "${" not in text, "a placeholder is not documented in the test"
-    return json.loads(text)
+    policy: dict[str, Any] = json.loads(text)
+    return policy
 
 
 def allowed(policy: dict[str, Any], action: str, arn: str) -> bool:

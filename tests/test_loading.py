@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -553,7 +554,11 @@ class TestLoader:
         loader = Loader(desired)
         parsed: list[str] = []
         original = loading._parse_file
-        monkeypatch.setattr(loading, "_parse_file", lambda path, shown: parsed.append(shown) or original(path, shown))
+        def parse(path: Any, shown: str) -> Any:
+            parsed.append(shown)
+            return original(path, shown)
+
+        monkeypatch.setattr(loading, "_parse_file", parse)
         loader.load()
         assert len(parsed) == 4
         parsed.clear()
@@ -573,7 +578,11 @@ class TestLoader:
         loader = Loader(desired)
         runs: list[str] = []
         original = functests.check
-        monkeypatch.setattr(functests, "check", lambda f: runs.append(f.name) or original(f))
+        def check(f: Any) -> Any:
+            runs.append(f.name)
+            return original(f)
+
+        monkeypatch.setattr(functests, "check", check)
         loader.load()
         loader.load()
         assert runs == ["acme-rewrite"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,7 +48,7 @@ IN_SYNC = Live(
 )
 
 
-def with_(live: Live, **changes: object) -> Live:
+def with_(live: Live, **changes: Any) -> Live:
     from dataclasses import replace
 
     return replace(live, **changes)

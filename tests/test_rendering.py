@@ -94,7 +94,7 @@ def function(code: bytes = NEW_CODE, name: str = "qdn-track-rewrite", tests: tup
 
 
 def job(job_id: str, status: str = "requested", amount: int = 600, n: int = 0) -> Job:
-    document = {
+    document: dict[str, Any] = {
         "id": job_id,
         "token": f"{SECRETS['token']}{n:04d}",
         "customer": f"{SECRETS['customer']}{n}",
@@ -114,7 +114,9 @@ def desired(releases=(), functions=(), jobs=(), site=SITE) -> Desired:  # type: 
 
 
 def live_function(code: bytes, development: bytes | None = None, name: str = "qdn-track-rewrite") -> LiveFunction:
-    stage = lambda c, e: FunctionStage(e, c, "cloudfront-js-2.0", "SPA rewrites for /track/ and /book/")  # noqa: E731
+    def stage(code: bytes, etag: str) -> FunctionStage:
+        return FunctionStage(etag, code, "cloudfront-js-2.0", "SPA rewrites for /track/ and /book/")
+
     return LiveFunction(name, stage(development if development is not None else code, "ETVDEV"), stage(code, "ETVLIVE"))
 
 

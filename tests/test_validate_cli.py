@@ -64,7 +64,8 @@ class TestValidateCommand:
         """FIFOs, loops and bombs: exit 1 and no traceback."""
         from tests.test_loading import BOMB
 
-        desired = tree(tmp_path, valid_files(**{"bomb.yaml": BOMB, "bad.yaml": b"\xff\xfe"}))
+        hostile: dict[str, str | bytes] = {"bomb.yaml": BOMB, "bad.yaml": b"\xff\xfe"}
+        desired = tree(tmp_path, valid_files(**hostile))
         os.mkfifo(desired / "pipe.yaml")
         (desired / "loop.yaml").symlink_to("loop.yaml")
         result = validate(desired)

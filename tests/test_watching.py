@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from reconciler import watching
+from reconciler import events, watching
 from reconciler.notify import Notifier
 from reconciler.reconciling import CycleResult
 from reconciler.settings import Settings, WatchSettings
@@ -413,7 +413,7 @@ class TestWatchFiles:
         triggers = Triggers(watching.MonotonicClock())
         with capture_logs() as logs:
             thread = threading.Thread(
-                target=watching.watch_files, args=(tmp_path / "missing", triggers, stop, 50, watching.events.log())
+                target=watching.watch_files, args=(tmp_path / "missing", triggers, stop, 50, events.log())
             )
             thread.start()
             time.sleep(0.3)

@@ -52,7 +52,10 @@ def execute(clients: Clients, desired: Desired, plan: Plan, commit: str | None, 
         ]
         functions_ok = True
         for action in (a for a in changes if a.kind == FUNCTION):
-            outcome = _attempt(action, lambda a=action: write_function(clients, functions[a.resource], a, notify))
+            def write(a: Action = action) -> None:
+                write_function(clients, functions[a.resource], a, notify)
+
+            outcome = _attempt(action, write)
             functions_ok &= outcome.ok
             outcomes.append(outcome)
         release_actions = [a for a in changes if a.kind == RELEASE]

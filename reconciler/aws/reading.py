@@ -42,7 +42,7 @@ def read(clients: Clients, desired: Desired, cache: ReadCache | None = None) -> 
             f.name: pool.submit(read_function, clients, f, cache) for f in desired.functions
         }
         return Live(
-            functions={name: fut.result() for name, fut in functions.items() if fut.result() is not None},
+            functions={name: found for name, fut in functions.items() if (found := fut.result()) is not None},
             parameters=params.result(),
             jobs=jobs.result() if jobs else None,
         )

@@ -56,6 +56,7 @@ class SandboxMiddleware:
         if fault is not None and not fault.after:
             return self._fault(fault, service, start_response)
         ours = service in (None, "cloudfront") and path.startswith("/2020-05-31/")
+        response: Response | None
         try:
             if ours and _FUNCTION.match(path):
                 response = self._function(environ, path)
@@ -259,7 +260,7 @@ def _operation(environ: dict[str, Any], service: str | None, path: str) -> str |
     target = environ.get("HTTP_X_AMZ_TARGET")
     if target:
         return str(target).rsplit(".", 1)[-1]
-    query = parse_qs(environ.get("QUERY_STRING", ""))
+    query: dict[str, list[str]] = parse_qs(environ.get("QUERY_STRING", ""))
     if "Action" in query:
         return query["Action"][-1]
     if service in ("cloudfront", "s3") or (service is None and path.startswith("/2020-05-31/")):

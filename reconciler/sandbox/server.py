@@ -19,7 +19,7 @@ import sys
 import threading
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 from reconciler.model import Desired
 from reconciler.sandbox.faults import Faults
@@ -70,7 +70,7 @@ def _quiet() -> None:
 def start(port: int = 0, desired: Desired | None = None) -> Sandbox:
     """Serve on 127.0.0.1:`port` (0: a free port) in a daemon thread; seed `desired` if given."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-    from werkzeug.serving import make_server
+    from werkzeug.serving import ThreadedWSGIServer, make_server
 
     _quiet()
 
@@ -83,7 +83,7 @@ def start(port: int = 0, desired: Desired | None = None) -> Sandbox:
                 super().log(type, message, *args)
 
     app = SandboxMiddleware(DomainDispatcherApplication(create_backend_app))
-    server = make_server(HOST, port, app, threaded=True, request_handler=QuietHandler)
+    server = cast(ThreadedWSGIServer, make_server(HOST, port, app, threaded=True, request_handler=QuietHandler))
     server.daemon_threads = True
     thread = threading.Thread(
         target=lambda: server.serve_forever(poll_interval=0.05),

@@ -37,7 +37,8 @@ def render(root: str, shape_name: str, value: dict[str, Any]) -> bytes:
     """`value` as the XML element `root` of shape `shape_name` (members not in the shape are an error)."""
     element = ET.Element(root, {"xmlns": NAMESPACE})
     _fill(element, cloudfront_model().shape_for(shape_name), value)
-    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(element, encoding="utf-8")
+    body: bytes = ET.tostring(element, encoding="utf-8")
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body
 
 
 def _fill(element: ET.Element, shape: Shape, value: Any) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -138,7 +138,7 @@ def stack(sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     sandbox.faults.clear()
 
 
-def run(reconciler: Reconciler, trigger: str = "startup") -> tuple[CycleResult, list[dict[str, Any]]]:
+def run(reconciler: Reconciler, trigger: str = "startup") -> tuple[CycleResult, list[MutableMapping[str, Any]]]:
     """One reconcile, with the events it logged."""
     with structlog.testing.capture_logs() as logs:
         result = reconciler.reconcile(trigger)

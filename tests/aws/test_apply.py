@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -9,17 +10,18 @@ from reconciler.model import FunctionTest
 from tests.aws.conftest import CODE, Stack, run, viewer_request
 
 
-def events_named(logs: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
+def events_named(logs: Iterable[Mapping[str, Any]], name: str) -> list[Mapping[str, Any]]:
     return [e for e in logs if e["event"] == name]
 
 
-def applied(logs: list[dict[str, Any]]) -> list[tuple[str, str]]:
+def applied(logs: Iterable[Mapping[str, Any]]) -> list[tuple[str, str]]:
     return [(e["action"], e["resource"]) for e in events_named(logs, "action.applied")]
 
 
 def live_code(stack: Stack, stage: str) -> bytes:
     name = stack.desired.functions[0].name
-    return stack.cf.get_function(Name=name, Stage=stage)["FunctionCode"].read()
+    code: bytes = stack.cf.get_function(Name=name, Stage=stage)["FunctionCode"].read()
+    return code
 
 
 class TestConvergence:
@@ -88,9 +90,11 @@ class TestSingleChange:
         job = stack.desired.jobs[0]
         stack.change(jobs=(replace(job, document={**job.document, "status": "scheduled"}),))
         _, logs = run(stack.reconciler())
-        assert applied(logs) == [("update", stack.desired.site.jobs.resource)]
+        target = stack.desired.site.jobs
+        assert target is not None
+        assert applied(logs) == [("update", target.resource)]
         assert stack.invalidations("web")[-1] == ["/feeds/jobs.json"]
-        body = stack.s3.get_object(Bucket=stack.desired.site.jobs.bucket, Key="feeds/jobs.json")
+        body = stack.s3.get_object(Bucket=target.bucket, Key="feeds/jobs.json")
         assert body["ContentType"] == "application/json"
         assert b'"status":"scheduled"' in body["Body"].read()
 
@@ -139,7 +143,7 @@ class TestSafetyRules:
         stack.change(functions=(replace(function, code=new_code),))
         reconciler = stack.reconciler()
         theirs = b"function handler(event) { return event.request; } // console edit\n"
-        done = []
+        done: list[bool] = []
 
         def someone_else_edits(**_: Any) -> None:
             if done:
@@ -176,6 +180,7 @@ class TestSafetyRules:
         """A 412 on PutObject: the conflict is logged and the write retried with the new ETag."""
         run(stack.reconciler())
         target = stack.desired.site.jobs
+        assert target is not None
         job = stack.desired.jobs[0]
         stack.change(jobs=(replace(job, document={**job.document, "status": "delivered"}),))
         reconciler = stack.reconciler()
@@ -184,7 +189,7 @@ class TestSafetyRules:
 
         reconciler.clients = make_clients(reconciler.settings.aws, "us-east-1")
         reconciler.cache = ReadCache()
-        done = []
+        done: list[bool] = []
 
         def someone_else_writes(**_: Any) -> None:
             if not done:

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from typing import Any
 
 import pytest
 
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.timeout(90)
 FAST = ("--interval", "0.5")
 
 
-def started(stack: Stack, *args: str) -> tuple[object, dict[str, object]]:
+def started(stack: Stack, *args: str) -> tuple[Daemon, dict[str, Any]]:
     """A daemon whose startup reconcile has finished; returns it and that reconcile.done."""
     daemon = stack.daemon(*args)
     done = daemon.wait_for("reconcile.done", timeout=30)

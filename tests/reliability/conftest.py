@@ -88,11 +88,11 @@ def rstack(sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
             stack.order.append(operation)
         return original(operation)
 
-    faults.take = take  # type: ignore[method-assign]
+    faults.take = take
     try:
         yield stack
     finally:
-        faults.take = original  # type: ignore[method-assign]
+        faults.take = original
         faults.clear()
         proxy.close()
 

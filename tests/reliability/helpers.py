@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -12,7 +13,7 @@ from tests.aws.conftest import CODE, Stack, run
 FUNCTION_WRITES = ("CreateFunction", "UpdateFunction", "TestFunction", "PublishFunction")
 
 
-def events_named(logs: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
+def events_named(logs: Iterable[Mapping[str, Any]], name: str) -> list[Mapping[str, Any]]:
     return [e for e in logs if e["event"] == name]
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import platform
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -32,7 +33,7 @@ START, END = "<!-- reliability-table:start -->", "<!-- reliability-table:end -->
 
 
 @pytest.fixture
-def table():
+def table() -> Callable[..., None]:
     def add(category: str, scenario: str, result: str = "converged, nothing lost") -> None:
         assert category in CATEGORIES, category
         ROWS.append((category, scenario, result))

@@ -8,6 +8,7 @@ import json
 import secrets
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -131,7 +132,7 @@ class TestTwoWriters:
         target = stack.desired.site.jobs
         assert target is not None
         seen: list[Any] = []
-        conflicts: list[dict[str, Any]] = []
+        conflicts: list[Mapping[str, Any]] = []
         errors: list[BaseException] = []
 
         def loop(w: Reconciler) -> None:

@@ -15,6 +15,7 @@ import os
 import secrets
 import signal
 import time
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +64,7 @@ class World:
             aws=AwsSettings(endpoint_url=self.endpoint, max_attempts=3),
         )
 
-    def reconcile(self) -> tuple[Any, list[dict[str, Any]]]:
+    def reconcile(self) -> tuple[Any, list[MutableMapping[str, Any]]]:
         """A reconcile by a fresh process-like Reconciler (new loader, clients, caches)."""
         with structlog.testing.capture_logs() as logs:
             result = Reconciler(self.settings(), self_heal=True).reconcile("startup")

@@ -4,7 +4,7 @@ others are applied."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from typing import Any
 
 import pytest
@@ -104,9 +104,9 @@ CASES = [
 ]
 
 
-def reconcile_until_converged(stack: ProxiedStack, limit: int = 2) -> list[dict[str, Any]]:
+def reconcile_until_converged(stack: ProxiedStack, limit: int = 2) -> list[MutableMapping[str, Any]]:
     """Reconcile up to `limit` times (the faulted one, then the retry); check order every time."""
-    all_logs: list[dict[str, Any]] = []
+    all_logs: list[MutableMapping[str, Any]] = []
     for _ in range(limit):
         mark = len(stack.order)
         result, logs = run(stack.reconciler())
@@ -151,7 +151,7 @@ def test_step_failing_once_converges(rstack: ProxiedStack, op: str, kind: str, t
 class TestPersistentFailure:
     """One resource keeps failing: the others are applied; the failure names the resource."""
 
-    def _failing(self, stack: ProxiedStack, arm: Callable[[], None], resource: str) -> list[dict[str, Any]]:
+    def _failing(self, stack: ProxiedStack, arm: Callable[[], None], resource: str) -> list[MutableMapping[str, Any]]:
         assert run(stack.reconciler())[0].result == "applied"
         change_everything(stack)
         arm()
@@ -196,9 +196,10 @@ class TestPersistentFailure:
         assert stack.proxy is not None
         d = stack.holder.desired
         bucket = d.releases[0].bucket
+        proxy = stack.proxy
         logs = self._failing(
-            stack, lambda: stack.proxy.reset_next(f"HEAD /{bucket}/web/v2/".encode(), times=100), "release/web"
-        )  # type: ignore[union-attr]
+            stack, lambda: proxy.reset_next(f"HEAD /{bucket}/web/v2/".encode(), times=100), "release/web"
+        )
         applied = {e["resource"] for e in events_named(logs, "action.applied")}
         assert applied == {"function/" + d.functions[0].name, d.site.jobs.resource}  # type: ignore[union-attr]
         assert stack.parameter(d.releases[0].parameter) == "v1"

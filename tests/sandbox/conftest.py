@@ -88,4 +88,5 @@ def ssm(sandbox: Sandbox) -> Any:
 @pytest.fixture
 def function_name(request: pytest.FixtureRequest) -> str:
     """A function name unique to the test."""
-    return "t-" + request.node.name.replace("test_", "").replace("_", "-")[:50]
+    name: str = request.node.name
+    return "t-" + name.replace("test_", "").replace("_", "-")[:50]
