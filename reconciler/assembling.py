@@ -30,16 +30,21 @@ MAX_CODE_BYTES = 10_240
 """The CloudFront Functions code size limit."""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True, eq=False)
 class Doc:
-    """One valid-by-schema document, JSON-ready, with where it came from."""
+    """One valid-by-schema document, JSON-ready (without its `kind` key), with where it came from.
+
+    The `Loader` keeps one per document of every unchanged file, so it is lean: slots, the path
+    as a string, and for a Job the `Job` built from it (sharing `data` as its document), so a
+    reload reuses that Job, its cached canonical JSON included, instead of a second copy."""
 
     kind: str
     data: dict[str, Any]
     shown: str
-    path: Path
+    path: str
     index: int
     line: int
+    job: Job | None = None
 
     @property
     def source(self) -> Source:
@@ -138,7 +143,7 @@ def _declared(out: _Assembly, doc: Doc, path: FieldPath, declared: Any) -> None:
 
 def located(problems: list[_Located | str]) -> list[str]:
     """`FILE:LINE: message` for each problem, composing each affected file once for its lines."""
-    nodes: dict[Path, list[yaml.Node]] = {}
+    nodes: dict[str, list[yaml.Node]] = {}
     lines = []
     for item in problems:
         if isinstance(item, str):
@@ -177,8 +182,11 @@ def _release(doc: Doc) -> Release:
 
 
 def build_job(doc: Doc) -> Job:
-    document = {k: v for k, v in doc.data.items() if k != "kind"}
-    return Job(document["id"], document["token"], document, doc.source)
+    """The document's Job, built once per document: `data` (no `kind`) is its published object."""
+    if doc.job is None:
+        data = doc.data
+        doc.job = Job(data["id"], data["token"], data, doc.source)
+    return doc.job
 
 
 def _function(doc: Doc, real_root: Path) -> Function:
@@ -191,7 +199,7 @@ def _function(doc: Doc, real_root: Path) -> Function:
         comment=d.get("comment", ""), invalidate=_invalidate(d.get("invalidate")),
         tests=tuple(
             FunctionTest(t["name"], functests.complete_event(t["event"]), t["expect"], Source(doc.shown, line))
-            for t, line in zip(tests, test_lines)
+            for t, line in zip(tests, test_lines, strict=True)
         ),
         source=doc.source,
     )
@@ -211,7 +219,7 @@ def _code(doc: Doc, real_root: Path) -> tuple[bytes, str]:
     where = ("code",)
     if os.path.isabs(code) or code.startswith("~"):
         raise Problem("must be a path relative to this YAML file, not absolute", where)
-    target = doc.path.parent / code
+    target = Path(doc.path).parent / code
     shown = os.path.normpath(os.path.join(os.path.dirname(doc.shown), code))
     try:
         real = target.resolve(strict=True)

@@ -78,7 +78,7 @@ def inside(real: str | Path, real_root: Path) -> bool:
     return text == base or text.startswith(base.rstrip(os.sep) + os.sep)
 
 
-def read_bounded(path: Path, cap: int, too_large: str) -> bytes:
+def read_bounded(path: str | Path, cap: int, too_large: str) -> bytes:
     """A regular file's bytes; FIFOs and devices are refused without blocking, big files unread."""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     try:

@@ -14,6 +14,7 @@ the model's values) and `problems` (a located problem and its wording).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from reconciler import functests
 from reconciler.assembling import MAX_CODE_BYTES, Doc, assemble, build_job, located, tests_digest
 from reconciler.desiredfiles import MAX_FILE_BYTES, YAML_SUFFIXES, StatKey, read_bounded, scan
 from reconciler.errors import InvalidDesired
-from reconciler.model import Desired, Function, Job
+from reconciler.model import Desired, Function
 from reconciler.problems import FieldPath, Problem, short, with_path
 from reconciler.schemachecking import KINDS, field_problems, schema
 from reconciler.yamlreading import MAX_DEPTH, MAX_VALUES, documents, node_line, plain
@@ -36,7 +37,7 @@ MAX_PROBLEMS = 20
 """Problems reported per document; 60,000 unknown keys must not cost 60,000 node searches."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Parsed:
     """What one file yields on its own: documents and per-file errors (cacheable by stat)."""
 
@@ -64,8 +65,6 @@ class Loader:
         self.run_tests = run_tests
         self._files: dict[str, tuple[StatKey, _Parsed]] = {}
         self._tests: dict[str, tuple[str, ...]] = {}
-        self._jobs: dict[int, tuple[Doc, Job]] = {}
-        """Job built from each unchanged document, reused so its cached canonical JSON is too."""
 
     def load(self) -> Desired:
         files, errors = scan(self.root)
@@ -79,17 +78,9 @@ class Loader:
         docs = [doc for _, parsed in fresh.values() for doc in parsed.docs]
         errors += [e for _, parsed in fresh.values() for e in parsed.errors]
         rejected = {kind for _, parsed in fresh.values() for kind in parsed.rejected}
-        built: dict[int, tuple[Doc, Job]] = {}
-
-        def job_of(doc: Doc) -> Job:
-            entry = self._jobs.get(id(doc))
-            if entry is None or entry[0] is not doc:
-                entry = (doc, build_job(doc))
-            built[id(doc)] = entry
-            return entry[1]
-
-        desired, problems, functions = assemble(self.root, docs, rejected, job_of)
-        self._jobs = built
+        # An unchanged file keeps its `Doc`, and the Job built from it (`build_job` keeps it on the
+        # Doc), so its cached canonical JSON is reused too.
+        desired, problems, functions = assemble(self.root, docs, rejected, build_job)
         errors += located(problems)
         if self.run_tests:
             errors += self._test_failures(functions)
@@ -147,12 +138,13 @@ def _parse_bytes(raw: bytes, shown: str, path: Path) -> _Parsed:
         problems = field_problems(kind, data)
         if len(problems) > MAX_PROBLEMS:  # each is located in the nodes: keep that linear
             more = len(problems) - MAX_PROBLEMS
-            problems = problems[:MAX_PROBLEMS] + [Problem(f"{more} more problem(s) in this document not shown")]
+            problems = [*problems[:MAX_PROBLEMS], Problem(f"{more} more problem(s) in this document not shown")]
         if problems:
             errors += [f"{shown}:{node_line(node, p.path)}: {with_path(p)}" for p in problems]
             rejected.append(kind)
         else:
-            docs.append(Doc(kind, data, shown, path, index, node.start_mark.line + 1))
+            del data["kind"]  # in `Doc.kind`; without it, `data` is a Job's published object as is
+            docs.append(Doc(kind, data, shown, os.fspath(path), index, node.start_mark.line + 1))
     return _Parsed(tuple(docs), tuple(errors), tuple(rejected))
 
 

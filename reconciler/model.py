@@ -18,7 +18,7 @@ Invalidate = Mapping[str, tuple[str, ...]]
 """Distribution logical name -> paths to invalidate when the resource changes."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Source:
     """Where a document came from, for `FILE:LINE` messages."""
 
@@ -121,8 +121,9 @@ class Desired:
     jobs: tuple[Job, ...] = ()
 
     def jobs_document(self) -> dict[str, Any]:
-        """The object published as jobs.json: every job sorted by id."""
-        return {"jobs": [dict(j.document) for j in sorted(self.jobs, key=lambda j: j.id)]}
+        """The object published as jobs.json: every job sorted by id. The jobs' own documents, not
+        copies (at 100,000 jobs a copy each is ~60 MB): like everything here, read-only."""
+        return {"jobs": [j.document for j in sorted(self.jobs, key=lambda j: j.id)]}
 
     @cached_property
     def jobs_canonical(self) -> bytes:

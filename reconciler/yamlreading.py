@@ -85,7 +85,7 @@ def documents(raw: bytes, shown: str, errors: list[str]) -> Iterator[tuple[int, 
         loader.dispose()
 
 
-def compose(path: Path) -> list[yaml.Node]:
+def compose(path: str | Path) -> list[yaml.Node]:
     """The root nodes of a file again, for line numbers of problems found after parsing."""
     try:
         loader = SafeYamlLoader(read_bounded(path, MAX_FILE_BYTES, "too large"))
