@@ -108,7 +108,7 @@ def _validator(kind: str) -> Any:
         if isinstance(instance, str) and not _matches(patrn, instance):
             yield ValidationError(f"does not match {patrn}")
 
-    cls = validators.extend(Draft202012Validator, {"pattern": pattern})
+    cls = validators.extend(Draft202012Validator, {"pattern": pattern})  # type: ignore[no-untyped-call]
     return cls(schema(kind))
 
 

@@ -28,10 +28,10 @@ MAX_VALUES = 100_000
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
-class SafeYamlLoader(yaml.CSafeLoader):  # type: ignore[misc]
+class SafeYamlLoader(yaml.CSafeLoader):
     """The C safe loader, refusing duplicate keys in one mapping instead of keeping the last."""
 
-    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         if isinstance(node, yaml.MappingNode):
             seen = set()
             for key_node, _ in node.value:
@@ -43,9 +43,9 @@ class SafeYamlLoader(yaml.CSafeLoader):  # type: ignore[misc]
                         None, None, f"duplicate key {short(key_node.value)}", key_node.start_mark
                     )
                 seen.add(key)
-        return super().construct_mapping(node, deep)  # type: ignore[no-any-return]
+        return super().construct_mapping(node, deep)
 
-    def construct_yaml_timestamp(self, node: yaml.Node) -> Any:
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
         """An impossible date (2026-02-30) stays a string, for the schema to report with the rest."""
         try:
             return super().construct_yaml_timestamp(node)
@@ -63,6 +63,7 @@ def documents(raw: bytes, shown: str, errors: list[str]) -> Iterator[tuple[int, 
     try:
         while loader.check_node():
             node = loader.get_node()
+            assert node is not None  # check_node() said there is one
             try:
                 value = loader.construct_document(node)
             except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
@@ -91,10 +92,12 @@ def compose(path: str | Path) -> list[yaml.Node]:
         loader = SafeYamlLoader(read_bounded(path, MAX_FILE_BYTES, "too large"))
     except (OSError, Problem):
         return []
-    nodes = []
+    nodes: list[yaml.Node] = []
     try:
         while loader.check_node():
-            nodes.append(loader.get_node())
+            node = loader.get_node()
+            if node is not None:
+                nodes.append(node)
     except Exception:  # noqa: BLE001 - the file changed since; lines are best effort
         pass
     finally:
