@@ -132,6 +132,7 @@ def incremental_child(tmp: str, endpoint: str, jobs: int, changes: int) -> None:
     from reconciler import events
     from reconciler.reconciling import Reconciler
     from reconciler.settings import AwsSettings, Settings
+    from reconciler.watching import release_freed_memory
 
     use_env_here()
     events.configure("json", open(os.devnull, "w"))  # noqa: SIM115 - the logger's sink for the process's life
@@ -141,13 +142,16 @@ def incremental_child(tmp: str, endpoint: str, jobs: int, changes: int) -> None:
     reconciler = Reconciler(settings)
     first = reconciler.reconcile("startup")
     assert first.result == "in_sync", first
+    release_freed_memory()  # as the daemon's loop does after every reconcile
     again = reconciler.reconcile("interval")
+    release_freed_memory()
     durations, walls = [], []
     for n in range(1, changes + 1):
         stack.change_job(n)
         started = time.perf_counter()
         result = reconciler.reconcile("change")
         walls.append((time.perf_counter() - started) * 1000)
+        release_freed_memory()
         if result.result != "applied" or result.changes != 1:
             from _common import job_id
             desired = reconciler.loader.load()

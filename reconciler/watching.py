@@ -17,6 +17,7 @@ caches the loader, the AWS clients and the read cache), `gitsync`, `notify` and 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import signal
 import sys
@@ -147,6 +148,7 @@ class Loop:
         finally:
             self.busy_since = None
         self.runs += 1
+        release_freed_memory()
         self._schedule(result)
         if self.after is not None:
             self.after(result)
@@ -170,6 +172,25 @@ class Loop:
         """False once a reconcile has run longer than `STALL_LIMIT` (then systemd restarts us)."""
         since = self.busy_since
         return since is None or self.clock.now() - since < STALL_LIMIT
+
+
+def release_freed_memory() -> None:
+    """Hand memory freed by a reconcile back to the OS (glibc keeps it otherwise: with 100,000 jobs
+    a long-running daemon grew ~40 MB per reload of objects Python had already freed)."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Any:
+    import ctypes
+    import ctypes.util
+
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        return None
 
 
 # -- the trigger sources ----------------------------------------------------------------------
