@@ -74,30 +74,34 @@ def read_function(clients: Clients, function: Any, cache: ReadCache) -> LiveFunc
 
 def read_stage(clients: Clients, name: str, stage: str, cache: ReadCache) -> FunctionStage | None:
     """One stage: DescribeFunction for ETag and config, GetFunction only for an ETag not cached."""
-    try:
-        described = clients.cloudfront.describe_function(Name=name, Stage=stage)
-    except Exception as exc:
-        if is_not_found(exc):
-            return None
-        raise translate(exc, f"function/{name}") from exc
+    described = _unless_absent(clients.cloudfront.describe_function, name, stage)
+    if described is None:
+        return None
     etag = described["ETag"]
     config = described["FunctionSummary"]["FunctionConfig"]
     key = (name, stage, etag)
     with cache.lock:
         code = cache.code.get(key)
     if code is None:
-        try:
-            got = clients.cloudfront.get_function(Name=name, Stage=stage)
-        except Exception as exc:
-            if is_not_found(exc):
-                return None
-            raise translate(exc, f"function/{name}") from exc
+        got = _unless_absent(clients.cloudfront.get_function, name, stage)
+        if got is None:
+            return None
         code = got["FunctionCode"].read()
         if got.get("ETag") == etag:
             with cache.lock:
                 cache.code = {k: v for k, v in cache.code.items() if k[:2] != (name, stage)}
                 cache.code[key] = code
     return FunctionStage(etag, code, config.get("Runtime", ""), config.get("Comment", "") or "")
+
+
+def _unless_absent(call: Any, name: str, stage: str) -> Any:
+    """`call(Name=name, Stage=stage)`, or None when the function (or that stage) does not exist."""
+    try:
+        return call(Name=name, Stage=stage)
+    except Exception as exc:
+        if is_not_found(exc):
+            return None
+        raise translate(exc, f"function/{name}") from exc
 
 
 def read_jobs(clients: Clients, desired: Desired, cache: ReadCache) -> LiveObject:
