@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import structlog
 
+from reconciler.functests import complete_event
 from reconciler.model import Desired, Function, FunctionTest, Job, JobsTarget, Release, Site
 from reconciler.reconciling import CycleResult, Reconciler
 from reconciler.sandbox.seeding import client, seed
@@ -26,12 +27,8 @@ CODE = b"""function handler(event) {
 
 
 def viewer_request(uri: str) -> dict[str, Any]:
-    return {
-        "version": "1.0",
-        "context": {"eventType": "viewer-request"},
-        "viewer": {"ip": "198.51.100.7"},
-        "request": {"method": "GET", "uri": uri, "querystring": {}, "headers": {}, "cookies": {}},
-    }
+    """A full viewer-request event for `uri`, completed as `validate` completes a test's shorthand."""
+    return complete_event({"request": {"method": "GET", "uri": uri}, "viewer": {"ip": "198.51.100.7"}})
 
 
 def make_desired(tag: str) -> Desired:

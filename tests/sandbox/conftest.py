@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from reconciler.functests import complete_event
 from reconciler.model import Desired, JobsTarget, Release, Site
 from reconciler.sandbox.seeding import client
 from reconciler.sandbox.server import Sandbox, start
@@ -48,13 +49,8 @@ THROWING = b"function handler(event) { throw new Error('boom'); }\n"
 
 
 def viewer_request(uri: str) -> dict[str, Any]:
-    """A full viewer-request event for `uri`."""
-    return {
-        "version": "1.0",
-        "context": {"eventType": "viewer-request"},
-        "viewer": {"ip": "198.51.100.7"},
-        "request": {"method": "GET", "uri": uri, "querystring": {}, "headers": {}, "cookies": {}},
-    }
+    """A full viewer-request event for `uri`, completed as `validate` completes a test's shorthand."""
+    return complete_event({"request": {"method": "GET", "uri": uri}, "viewer": {"ip": "198.51.100.7"}})
 
 
 @pytest.fixture(scope="module")
