@@ -185,8 +185,8 @@ def _aws_cli() -> str:
 
 def _inputs(stack: Stack) -> dict[str, Any]:
     """The deploy's values, taken from the desired files as the person running it would."""
+    from reconciler.core.model import canonical_json
     from reconciler.loading import load
-    from reconciler.model import canonical_json
 
     desired = load(stack.desired, run_tests=False)
     function = desired.functions[0]
@@ -294,8 +294,8 @@ def _boto3_sequence(c: dict[str, Any], inp: dict[str, Any]) -> int:
 
 def _warm_reconciler(stack: Stack, endpoint: str, state_dir: Path) -> Any:
     from reconciler import events
+    from reconciler.core.settings import AwsSettings, Settings
     from reconciler.reconciling import Reconciler
-    from reconciler.settings import AwsSettings, Settings
 
     events.configure("json", open(os.devnull, "w"))  # noqa: SIM115 - rendered as in the daemon, then discarded
     settings = Settings(desired=stack.desired, state_dir=state_dir, aws=AwsSettings(endpoint_url=endpoint))

@@ -130,8 +130,8 @@ def incremental_child(tmp: str, endpoint: str, jobs: int, changes: int) -> None:
     """In a process of its own (so its peak RSS is the daemon's): keep a Reconciler warm, change
     one job file at a time and time each reconcile."""
     from reconciler import events
+    from reconciler.core.settings import AwsSettings, Settings
     from reconciler.reconciling import Reconciler
-    from reconciler.settings import AwsSettings, Settings
     from reconciler.watching import release_freed_memory
 
     use_env_here()

@@ -20,8 +20,8 @@ from typing import Any
 import yaml
 
 from reconciler import functests
+from reconciler.core.model import Desired, Function, FunctionTest, Job, JobsTarget, Release, Site, Source
 from reconciler.desiredfiles import inside, read_bounded
-from reconciler.model import Desired, Function, FunctionTest, Job, JobsTarget, Release, Site, Source
 from reconciler.problems import FieldPath, Problem, short, with_path
 from reconciler.schemachecking import KINDS
 from reconciler.yamlreading import compose, node_line

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from reconciler.settings import AwsSettings, Settings, WatchSettings
+from reconciler.core.settings import AwsSettings, Settings, WatchSettings
 
 COMMANDS = ("validate", "plan", "apply", "run", "new-job", "status", "sandbox", "dev")
 

@@ -9,8 +9,8 @@ import os
 import re
 import sys
 
-from reconciler.errors import InvalidDesired
-from reconciler.settings import Settings
+from reconciler.core.errors import InvalidDesired
+from reconciler.core.settings import Settings
 
 
 def validate(settings: Settings) -> int:

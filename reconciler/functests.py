@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from reconciler.model import Function
+from reconciler.core.model import Function
 
 _PRELUDE = """
 var __logs = [];

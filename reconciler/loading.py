@@ -21,9 +21,9 @@ from typing import Any
 
 from reconciler import functests
 from reconciler.assembling import MAX_CODE_BYTES, Doc, assemble, build_job, located, tests_digest
+from reconciler.core.errors import InvalidDesired
+from reconciler.core.model import Desired, Function
 from reconciler.desiredfiles import MAX_FILE_BYTES, YAML_SUFFIXES, StatKey, read_bounded, scan
-from reconciler.errors import InvalidDesired
-from reconciler.model import Desired, Function
 from reconciler.problems import FieldPath, Problem, short, with_path
 from reconciler.schemachecking import KINDS, field_problems, schema
 from reconciler.yamlreading import MAX_DEPTH, MAX_VALUES, documents, node_line, plain

@@ -6,7 +6,7 @@ import sys
 from datetime import UTC
 
 from reconciler import events
-from reconciler.settings import Settings
+from reconciler.core.settings import Settings
 
 
 def plan(settings: Settings, fmt: str) -> int:
@@ -14,9 +14,9 @@ def plan(settings: Settings, fmt: str) -> int:
     from reconciler import rendering
     from reconciler.aws.reading import read
     from reconciler.aws.session import make_clients
-    from reconciler.errors import InvalidDesired, ReconcilerError
+    from reconciler.core.errors import InvalidDesired, ReconcilerError
+    from reconciler.core.planning import plan as make_plan
     from reconciler.loading import load
-    from reconciler.planning import plan as make_plan
     from reconciler.reconciling import secrets_of
 
     events.configure(settings.log_format, sys.stderr)

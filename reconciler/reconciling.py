@@ -14,11 +14,12 @@ from typing import Any
 
 import structlog
 
-from reconciler import drift, events, gitinfo, statefile
-from reconciler.errors import InvalidDesired, PreconditionFailed, ReconcilerError
-from reconciler.model import Desired
-from reconciler.planning import Action, Plan, invalidations_for, observe, plan
-from reconciler.settings import Settings
+from reconciler import events, gitinfo, statefile
+from reconciler.core import drift
+from reconciler.core.errors import InvalidDesired, PreconditionFailed, ReconcilerError
+from reconciler.core.model import Desired
+from reconciler.core.planning import Action, Plan, invalidations_for, observe, plan
+from reconciler.core.settings import Settings
 
 IN_SYNC, APPLIED, DRIFT, FAILED, INVALID = "in_sync", "applied", "drift", "failed", "invalid"
 

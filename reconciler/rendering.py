@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from reconciler.model import Desired, Function
-from reconciler.planning import FUNCTION, INVALIDATION, JOBS, RELEASE, Action, Plan
+from reconciler.core.model import Desired, Function
+from reconciler.core.planning import FUNCTION, INVALIDATION, JOBS, RELEASE, Action, Plan
 
 
 def as_json(plan: Plan) -> str:

@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any, Protocol, TextIO
 
 from reconciler import events, gitinfo
+from reconciler.core.settings import Settings, WatchSettings
 from reconciler.notify import Notifier
-from reconciler.settings import Settings, WatchSettings
 
 STARTUP, CHANGE, INTERVAL, GIT = "startup", "change", "interval", "git"
 PRIORITY = (STARTUP, GIT, CHANGE, INTERVAL)
@@ -434,7 +434,7 @@ def _on_signals(handler: Callable[[int], Any]) -> Callable[[], None]:
 
 def dev(settings: Settings) -> int:
     """`dev`: a sandbox on a free port, seeded from the desired state, and `run` against it."""
-    from reconciler.errors import InvalidDesired
+    from reconciler.core.errors import InvalidDesired
     from reconciler.loading import load
     from reconciler.sandbox.server import start
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.drift import CHANGE, DRIFT, IN_SYNC, Baseline, classify, should_log
-from reconciler.planning import Observation
+from reconciler.core.drift import CHANGE, DRIFT, IN_SYNC, Baseline, classify, should_log
+from reconciler.core.planning import Observation
 
 
 class TestClassify:

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler.errors import InvalidDesired
+from reconciler.core.errors import InvalidDesired
 from reconciler.loading import MAX_CODE_BYTES, Loader, load
 
 SITE = """\

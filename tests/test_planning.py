@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.model import (
+from reconciler.core.model import (
     Desired,
     Function,
     FunctionStage,
@@ -19,7 +19,7 @@ from reconciler.model import (
     Release,
     Site,
 )
-from reconciler.planning import collapse_paths, job_changes, observe, plan
+from reconciler.core.planning import collapse_paths, job_changes, observe, plan
 
 SITE = Site(
     "stack",

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from reconciler import rendering
-from reconciler.model import (
+from reconciler.core.model import (
     Desired,
     Function,
     FunctionStage,
@@ -29,7 +29,7 @@ from reconciler.model import (
     Release,
     Site,
 )
-from reconciler.planning import plan
+from reconciler.core.planning import plan
 
 GOLDEN = Path(__file__).parent / "golden"
 

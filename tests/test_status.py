@@ -19,7 +19,7 @@ import pytest
 
 from reconciler import operations, statefile
 from reconciler import status as report
-from reconciler.settings import AwsSettings, Settings
+from reconciler.core.settings import AwsSettings, Settings
 
 NOW = datetime(2026, 11, 26, 7, 0, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[1]
@@ -316,7 +316,7 @@ def boto(url: str, service: str) -> Any:
 
 def release_and_jobs_stack(url: str, tag: str) -> Any:
     """Buckets, a release folder and a distribution in moto; the Desired that references them."""
-    from reconciler.model import Desired, Job, JobsTarget, Release, Site
+    from reconciler.core.model import Desired, Job, JobsTarget, Release, Site
 
     s3 = boto(url, "s3")
     for bucket in (f"rel-{tag}", f"data-{tag}"):

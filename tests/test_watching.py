@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 
 from reconciler import events, watching
+from reconciler.core.settings import Settings, WatchSettings
 from reconciler.notify import Notifier
 from reconciler.reconciling import CycleResult
-from reconciler.settings import Settings, WatchSettings
 from reconciler.statefile import StateLock
 from reconciler.watching import Loop, Triggers, is_relevant
 

@@ -16,9 +16,9 @@ from typing import Any
 
 from reconciler.aws.errors import is_not_found, translate
 from reconciler.aws.session import Clients
-from reconciler.errors import PermanentError, ReconcilerError, RequirementMissing
-from reconciler.model import Desired, Function, Release
-from reconciler.planning import FUNCTION, JOBS, RELEASE, Action, Plan
+from reconciler.core.errors import PermanentError, ReconcilerError, RequirementMissing
+from reconciler.core.model import Desired, Function, Release
+from reconciler.core.planning import FUNCTION, JOBS, RELEASE, Action, Plan
 
 DEVELOPMENT, LIVE = "DEVELOPMENT", "LIVE"
 HIGH_UTILIZATION = 70

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.errors import PermanentError, PreconditionFailed, ReconcilerError, TransientError
+from reconciler.core.errors import PermanentError, PreconditionFailed, ReconcilerError, TransientError
 
 PRECONDITION_CODES = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
 NOT_FOUND_CODES = {"NoSuchFunctionExists", "NoSuchKey", "404", "NotFound", "ParameterNotFound", "NoSuchBucket"}

@@ -17,8 +17,8 @@ from typing import Any
 
 from reconciler.aws.errors import is_not_found, is_not_modified, translate
 from reconciler.aws.session import Clients
-from reconciler.model import Desired, FunctionStage, Live, LiveFunction, LiveObject
-from reconciler.planning import remember_live, stage_equals
+from reconciler.core.model import Desired, FunctionStage, Live, LiveFunction, LiveObject
+from reconciler.core.planning import remember_live, stage_equals
 
 DEVELOPMENT, LIVE = "DEVELOPMENT", "LIVE"
 

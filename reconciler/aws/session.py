@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.settings import AwsSettings
+from reconciler.core.settings import AwsSettings
 
 
 @dataclass

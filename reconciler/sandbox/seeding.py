@@ -20,7 +20,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from reconciler.model import Desired
+from reconciler.core.model import Desired
 
 ACCOUNT_ID = "123456789012"
 """moto's default account, used for requests signed with the dummy credentials below."""

@@ -21,7 +21,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, cast
 
-from reconciler.model import Desired
+from reconciler.core.model import Desired
 from reconciler.sandbox.faults import Faults
 from reconciler.sandbox.functions import FunctionStore
 from reconciler.sandbox.middleware import SandboxMiddleware
@@ -106,7 +106,7 @@ def start(port: int = 0, desired: Desired | None = None) -> Sandbox:
 
 def serve(port: int, desired: Path) -> int:
     """The `reconciler sandbox` command. Exit 0 on SIGTERM/SIGINT, 1 on invalid desired state."""
-    from reconciler.errors import InvalidDesired
+    from reconciler.core.errors import InvalidDesired
     from reconciler.loading import load
 
     try:

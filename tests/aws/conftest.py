@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 import structlog
 
+from reconciler.core.model import Desired, Function, FunctionTest, Job, JobsTarget, Release, Site
+from reconciler.core.settings import AwsSettings, Settings
 from reconciler.functests import complete_event
-from reconciler.model import Desired, Function, FunctionTest, Job, JobsTarget, Release, Site
 from reconciler.reconciling import CycleResult, Reconciler
 from reconciler.sandbox.seeding import client, seed
 from reconciler.sandbox.server import Sandbox, start
-from reconciler.settings import AwsSettings, Settings
 
 CODE = b"""function handler(event) {
   var request = event.request;

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from reconciler.model import FunctionTest
+from reconciler.core.model import FunctionTest
 from tests.aws.conftest import CODE, Stack, run, viewer_request
 
 

@@ -16,10 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reconciler import cli
-from reconciler.errors import InvalidDesired
+from reconciler.core.errors import InvalidDesired
+from reconciler.core.settings import AwsSettings, Settings
 from reconciler.loading import load
 from reconciler.reconciling import Reconciler
-from reconciler.settings import AwsSettings, Settings
 from tests.reliability.ondisk import write_desired
 
 LINE = re.compile(r"^(?P<file>[^\n:]+)(?::(?P<line>\d+))?: (?P<message>[^\n]+)$")

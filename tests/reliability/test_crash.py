@@ -23,10 +23,10 @@ import pytest
 import structlog
 
 from reconciler import statefile
+from reconciler.core.settings import AwsSettings, Settings
 from reconciler.loading import load
 from reconciler.reconciling import Reconciler
 from reconciler.sandbox.seeding import client, seed
-from reconciler.settings import AwsSettings, Settings
 from tests.reliability.ondisk import CODE, DiskStack, events, reconciler, spawn, write_desired
 
 CODE_V2 = CODE.replace("'/index.html'", "'/index.html' /* v2 */")

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from reconciler.core.model import Desired, JobsTarget, Release, Site
 from reconciler.functests import complete_event
-from reconciler.model import Desired, JobsTarget, Release, Site
 from reconciler.sandbox.seeding import client
 from reconciler.sandbox.server import Sandbox, start
 

@@ -25,8 +25,8 @@ DRIVER = textwrap.dedent(
     """
     import sys, types
     from pathlib import Path
-    from reconciler.errors import InvalidDesired
-    from reconciler.model import Desired, Release, Site
+    from reconciler.core.errors import InvalidDesired
+    from reconciler.core.model import Desired, Release, Site
 
     def load(desired, run_tests=True):
         if (Path(desired) / "INVALID").exists():

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.planning import Observation
+from reconciler.core.planning import Observation
 
 IN_SYNC, DRIFT, CHANGE = "in_sync", "drift", "change"
 

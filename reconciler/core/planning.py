@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.model import (
+from reconciler.core.model import (
     Desired,
     Function,
     FunctionStage,
