@@ -548,7 +548,7 @@ class TestLoader:
 
     def test_unchanged_files_are_not_reparsed(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         """A second load with no change parses nothing; a touched file is parsed again."""
-        from reconciler import loading
+        from reconciler.loading import loader as loading
 
         desired = tree(tmp_path, valid_files())
         loader = Loader(desired)

@@ -1,7 +1,7 @@
 """A desired-state problem located by a field path, and its value-free wording.
 
 Shared by YAML reading, schema checking and the cross-document rules of the loader
-(`reconciler.loading`), which turn a `Problem` into one `FILE:LINE: message` line: the path is
+(`reconciler.loading.loader`), which turn a `Problem` into one `FILE:LINE: message` line: the path is
 resolved to a line in the YAML nodes only when a problem occurs. Messages name fields and rules,
 never values, so they can be logged without leaking customer data or tokens; `short` bounds the
 few values that are shown (names, keys).

@@ -1,6 +1,6 @@
 """Safe, bounded YAML parsing with line numbers, for the desired state's files.
 
-Used by the loader (`reconciler.loading`) and the assembling step (`reconciler.assembling`).
+Used by the loader (`reconciler.loading.loader`) and the assembling step (`reconciler.loading.assembling`).
 Kept apart because it is the part that faces hostile input: PyYAML's C safe loader refusing
 duplicate keys, impossible dates left as strings for the schema to report, alias-expansion
 bombs and deep nesting refused while making the JSON-ready copy, and any failure turned into
@@ -18,8 +18,8 @@ from typing import Any
 
 import yaml
 
-from reconciler.desiredfiles import MAX_FILE_BYTES, read_bounded
-from reconciler.problems import FieldPath, Problem, short
+from reconciler.loading.desiredfiles import MAX_FILE_BYTES, read_bounded
+from reconciler.loading.problems import FieldPath, Problem, short
 
 MAX_DEPTH = 64
 MAX_VALUES = 100_000

@@ -1,8 +1,8 @@
 """The field rules of one desired document: its kind's JSON Schema, and the rules a JSON Schema
 cannot say well (decimals, real dates).
 
-Used by the loader (`reconciler.loading`) for every document and by `newjob` (through
-`reconciler.loading.schema`). Kept apart because it is a small engine of its own: the happy path
+Used by the loader (`reconciler.loading.loader`) for every document and by `newjob` (through
+`reconciler.loading.loader.schema`). Kept apart because it is a small engine of its own: the happy path
 is a predicate compiled from the schema itself (so the two cannot drift apart) and only a
 document it refuses goes to jsonschema, whose errors are reworded into value-free `Problem`s.
 """
@@ -18,7 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from reconciler.problems import Problem
+from reconciler.loading.problems import Problem
 
 KINDS = ("Site", "Release", "Function", "Job")
 """The document kinds, each with a schema in `schemas/<kind>.json`."""

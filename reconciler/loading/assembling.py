@@ -1,6 +1,6 @@
 """Schema-valid documents -> `Desired`: the cross-document rules and the model's values.
 
-Used by the loader (`reconciler.loading`) once every file is parsed. Kept apart because these
+Used by the loader (`reconciler.loading.loader`) once every file is parsed. Kept apart because these
 rules need all documents at once (exactly one Site, unique names, ids and tokens, declared
 distributions, function code files inside the desired directory), while everything before them
 works one file at a time and is cached per file. A problem's line is found by re-composing its
@@ -21,10 +21,10 @@ import yaml
 
 from reconciler import functests
 from reconciler.core.model import Desired, Function, FunctionTest, Job, JobsTarget, Release, Site, Source
-from reconciler.desiredfiles import inside, read_bounded
-from reconciler.problems import FieldPath, Problem, short, with_path
-from reconciler.schemachecking import KINDS
-from reconciler.yamlreading import compose, node_line
+from reconciler.loading.desiredfiles import inside, read_bounded
+from reconciler.loading.problems import FieldPath, Problem, short, with_path
+from reconciler.loading.schemachecking import KINDS
+from reconciler.loading.yamlreading import compose, node_line
 
 MAX_CODE_BYTES = 10_240
 """The CloudFront Functions code size limit."""

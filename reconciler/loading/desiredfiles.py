@@ -1,7 +1,7 @@
 """The desired directory's files: which are found, and how a file is read without risk.
 
-Used by the loader (`reconciler.loading`) to list and read the YAML files, and by the
-assembling step (`reconciler.assembling`) to read function code. Kept apart from YAML parsing
+Used by the loader (`reconciler.loading.loader`) to list and read the YAML files, and by the
+assembling step (`reconciler.loading.assembling`) to read function code. Kept apart from YAML parsing
 because the rules are about the filesystem, not the format: symbolic links are followed only
 inside the desired directory, each real directory once (loops cannot hang a scan); FIFOs and
 devices are refused without blocking, and files over their cap are refused unread.
@@ -13,7 +13,7 @@ import os
 import stat
 from pathlib import Path
 
-from reconciler.problems import Problem
+from reconciler.loading.problems import Problem
 
 MAX_FILE_BYTES = 1_048_576
 """A desired YAML file larger than this is refused unread."""

@@ -20,13 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from reconciler import functests
-from reconciler.assembling import MAX_CODE_BYTES, Doc, assemble, build_job, located, tests_digest
 from reconciler.core.errors import InvalidDesired
 from reconciler.core.model import Desired, Function
-from reconciler.desiredfiles import MAX_FILE_BYTES, YAML_SUFFIXES, StatKey, read_bounded, scan
-from reconciler.problems import FieldPath, Problem, short, with_path
-from reconciler.schemachecking import KINDS, field_problems, schema
-from reconciler.yamlreading import MAX_DEPTH, MAX_VALUES, documents, node_line, plain
+from reconciler.loading.assembling import MAX_CODE_BYTES, Doc, assemble, build_job, located, tests_digest
+from reconciler.loading.desiredfiles import MAX_FILE_BYTES, YAML_SUFFIXES, StatKey, read_bounded, scan
+from reconciler.loading.problems import FieldPath, Problem, short, with_path
+from reconciler.loading.schemachecking import KINDS, field_problems, schema
+from reconciler.loading.yamlreading import MAX_DEPTH, MAX_VALUES, documents, node_line, plain
 
 __all__ = [
     "KINDS", "MAX_CODE_BYTES", "MAX_DEPTH", "MAX_FILE_BYTES", "MAX_PROBLEMS", "MAX_VALUES", "YAML_SUFFIXES",
