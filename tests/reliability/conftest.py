@@ -1,5 +1,5 @@
 """Reliability fixtures: the sandbox behind a fault proxy, fast retries, the write-order log,
-and the session hook that writes `docs/reliability-table.md` when everything passed."""
+and the session hook that writes `build/reliability-table.md` (untracked) when everything passed."""
 
 from __future__ import annotations
 
@@ -98,6 +98,8 @@ def rstack(sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Write the reliability table when every test passed and every category ran."""
+    """Write the reliability table to build/ when every test passed and every category ran.
+
+    The committed copies change only with `python -m tests.reliability.table --write`."""
     if session.testsfailed == 0 and table_module.ROWS and table_module.complete():
         table_module.write(seconds=time.monotonic() - _started)
