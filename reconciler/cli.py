@@ -11,48 +11,182 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any, NoReturn
 
 from reconciler.core.settings import AwsSettings, Settings, WatchSettings
 
-COMMANDS = ("validate", "plan", "apply", "run", "new-job", "status", "sandbox", "dev")
+USAGE_ERROR = 64
+"""Exit code of a usage error (sysexits EX_USAGE); 2 belongs to `plan` ("changes pending")."""
+
+DESCRIPTION = """\
+Keep a static site's AWS edge (CloudFront Functions, the SSM version pointers of its
+releases, the jobs object in S3) equal to the YAML files of a desired directory in git."""
+
+EPILOG = """\
+Run 'reconciler COMMAND --help' for what a command does and what each of its options means.
+A usage error (unknown option, missing argument, bad value) exits 64."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with exit 64 on a usage error: one line saying what is wrong, then the usage."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(USAGE_ERROR, f"{self.prog}: error: {message}\n{self.format_usage()}"
+                  f"Run '{self.prog} --help' for help.\n")
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0: {text!r}")
+    return value
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"not a TCP port (0-65535): {text!r}")
+    return int(text)
+
+
+def _checked(name: str) -> Callable[[str], str]:
+    """An argparse type that runs `newjob.<name>` so a refused value is a usage error."""
+
+    def check(text: str) -> str:
+        from reconciler import newjob
+
+        try:
+            getattr(newjob, name)(text)
+        except newjob.NewJobError as exc:
+            raise argparse.ArgumentTypeError(str(exc).split(" ", 1)[1]) from None
+        return text
+
+    return check
 
 
 def _common(parser: argparse.ArgumentParser, suppress: bool) -> None:
+    """The options every command accepts, before or after the command name."""
     default = argparse.SUPPRESS if suppress else None
-    parser.add_argument("--desired", default=default, help="desired state directory (default: desired/)")
-    parser.add_argument("--endpoint-url", default=default, help="AWS endpoint (also AWS_ENDPOINT_URL)")
-    parser.add_argument("--profile", default=default, help="AWS profile")
-    parser.add_argument("--state-dir", default=default, help="state directory (default: .reconciler/ beside desired)")
-    parser.add_argument("--log-format", choices=("json", "console"), default=default)
+    group = parser.add_argument_group("common options (before or after the command)")
+    group.add_argument("--desired", metavar="DIR", default=default,
+                       help="the desired state directory: YAML files searched recursively (default: desired/)")
+    group.add_argument("--endpoint-url", metavar="URL", default=default,
+                       help="send every AWS call to this endpoint instead of AWS, e.g. the sandbox's "
+                            "http://127.0.0.1:PORT (default: $AWS_ENDPOINT_URL)")
+    group.add_argument("--profile", metavar="NAME", default=default,
+                       help="AWS profile from ~/.aws/config to take credentials from (default: $AWS_PROFILE, "
+                            "then the usual credential chain)")
+    group.add_argument("--state-dir", metavar="DIR", default=default,
+                       help="where the reconciler keeps its state: drift baselines, owed invalidations, the "
+                            "last result (default: .reconciler/ beside the desired directory)")
+    group.add_argument("--log-format", choices=("json", "console"), default=default,
+                       help="log events as JSON lines or readable console lines "
+                            "(default: json unless stdout is a terminal)")
+
+
+def _command(sub: Any, name: str, summary: str, description: str, exits: str) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        name, help=summary, description=f"{summary}\n\n{description}", epilog=f"exit status: {exits}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    return parser
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="reconciler", description=__doc__.splitlines()[0])
+    """The whole command line; every command and option says what it does in `--help`."""
+    parser = _Parser(prog="reconciler", description=DESCRIPTION, epilog=EPILOG,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
     _common(parser, suppress=False)
-    sub = parser.add_subparsers(dest="command", required=True)
-    subs = {name: sub.add_parser(name) for name in COMMANDS}
-    for p in subs.values():
-        _common(p, suppress=True)
-    fmt = subs["plan"].add_mutually_exclusive_group()
-    fmt.add_argument("--json", action="store_true")
-    fmt.add_argument("--markdown", action="store_true")
-    subs["status"].add_argument("--json", action="store_true")
-    run = subs["run"]
-    run.add_argument("--interval", type=float, default=60.0)
-    run.add_argument("--self-heal", action="store_true")
-    run.add_argument("--git-pull", action="store_true")
-    run.add_argument("--drift-repeat", type=float, default=3600.0, help="re-log open drift after SECONDS")
-    dev = subs["dev"]
-    dev.add_argument("--interval", type=float, default=60.0)
-    dev.add_argument("--self-heal", action="store_true")
-    nj = subs["new-job"]
-    nj.add_argument("--customer", required=True)
-    nj.add_argument("--address", required=True)
-    nj.add_argument("--price", required=True)
-    nj.add_argument("--status", default="requested")
-    sb = subs["sandbox"]
-    sb.add_argument("--port", type=int, default=0)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands", required=True)
+
+    _command(sub, "validate", "Check the desired directory without touching AWS.",
+             "Loads every YAML file, checks it against the JSON Schemas and the cross-document rules,\n"
+             "compiles each function under its runtime and runs its tests locally. Every error is one\n"
+             "line FILE:LINE: message on stderr.",
+             "0 valid, 1 invalid")
+
+    plan = _command(sub, "plan", "Show what apply would change, without changing anything.",
+                    "Reads live SSM, CloudFront and S3, compares them with the desired directory and prints\n"
+                    "each action (with a readable diff) on stdout. Also checks what apply would check before\n"
+                    "moving anything (the `require` files of a new release version exist); a failed check is an\n"
+                    "error. Actions caused by drift (live changed, desired did not) are labelled drift.",
+                    "0 in sync, 2 changes pending, 1 error (invalid desired state, AWS unreadable, failed check)")
+    fmt = plan.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="print the plan as one JSON document")
+    fmt.add_argument("--markdown", action="store_true",
+                     help="print the plan as a pull-request comment (no customer data, no tokens)")
+
+    _command(sub, "apply", "Make live equal to the desired directory once, then exit.",
+             "One reconcile: functions (tested against DEVELOPMENT, then published), then releases, the\n"
+             "jobs object, and last one invalidation per distribution. Drift is repaired too: an explicit\n"
+             "apply makes live equal to git. Log events go to stdout.",
+             "0 applied or nothing to do, 1 failure")
+
+    run = _command(sub, "run", "Keep live equal to the desired directory, as a daemon.",
+                   "Reconciles at start, on every change under the desired directory, and every --interval\n"
+                   "seconds to detect drift (live changed behind git's back). Stops cleanly on SIGTERM/SIGINT;\n"
+                   "SIGUSR1 logs the status. Log events go to stdout.",
+                   "0 after a clean stop, 1 if it cannot start")
+    _watch_options(run)
+    run.add_argument("--git-pull", action="store_true",
+                     help="fetch and fast-forward the checkout's upstream branch every interval")
+    run.add_argument("--drift-repeat", type=_positive, default=3600.0, metavar="SECONDS",
+                     help="log drift that is still open again after SECONDS (default: 3600)")
+
+    nj = _command(sub, "new-job", "Write a new job file with a fresh id and tracking token.",
+                  "Writes <desired>/jobs/<id>.yaml with a random id and a random tracking token, then prints\n"
+                  "the file's path and the tracking path /track/<token> (the only output that shows a token).",
+                  "0 written, 1 error")
+    nj.add_argument("--customer", required=True, metavar="NAME", help="the customer's name")
+    nj.add_argument("--address", required=True, metavar="TEXT", help="the pickup or delivery address")
+    nj.add_argument("--price", required=True, type=_checked("parse_price"), metavar="AMOUNT",
+                    help="the price in USD, a number >= 0 with at most 2 decimals, e.g. 600 or 59.90")
+    nj.add_argument("--status", default="requested", metavar="S", type=_checked("check_status"),
+                    help="the job's status (default: requested; one of requested, scheduled, delivered, "
+                         "ready_for_pickup, picked_up, completed, cancelled)")
+
+    st = _command(sub, "status", "Show the last reconcile, open drift and owed invalidations.",
+                  "Reads the state directory only (no AWS call): the last reconcile's time, result and commit,\n"
+                  "each drifted resource since when, and invalidations not yet confirmed.",
+                  "0 healthy, 3 drift open, 1 last reconcile failed or invalid, or the state is unreadable")
+    st.add_argument("--json", action="store_true", help="print the status as one JSON document")
+
+    sb = _command(sub, "sandbox", "Serve a local AWS-compatible endpoint for the desired directory.",
+                  "Starts moto on 127.0.0.1 with the CloudFront Functions calls moto lacks, creates the buckets,\n"
+                  "distributions and release folders the Site references, then prints\n"
+                  "'endpoint http://127.0.0.1:PORT'. Use it with --endpoint-url. Runs until killed.",
+                  "0 when stopped, 1 if it cannot start")
+    sb.add_argument("--port", type=_port, default=0, metavar="N",
+                    help="port to listen on (default: a free one)")
+
+    dev = _command(sub, "dev", "Run the whole system locally: a sandbox plus the daemon against it.",
+                   "No AWS account and no network needed. Prints the sandbox's 'endpoint http://127.0.0.1:PORT'\n"
+                   "line, then reconciles every change under the desired directory at once.",
+                   "0 after a clean stop, 1 if it cannot start")
+    _watch_options(dev)
+
+    for command in sub.choices.values():
+        _common(command, suppress=True)
+        command.set_defaults(parser_of_command=command)
     return parser
+
+
+def _watch_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--interval", type=_positive, default=60.0, metavar="SECONDS",
+                        help="seconds between reconciles that look for drift (default: 60)")
+    parser.add_argument("--self-heal", action="store_true",
+                        help="repair drift (put git's version back) instead of only logging it")
+
+
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse the command line; a usage error exits 64 with the usage of the command at fault."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        args.parser_of_command.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -73,7 +207,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse(argv)
     settings = settings_from(args)
     handler: Callable[[argparse.Namespace, Settings], int] = HANDLERS[args.command]
     try:

@@ -31,11 +31,17 @@ def parse_price(text: str) -> int | float:
     return int(amount) if amount == amount.to_integral_value() else float(amount)
 
 
-def job_document(customer: str, address: str, price: str, status: str) -> dict[str, object]:
-    """The new Job: random id (`job_` + 10 hex) and a 192-bit URL-safe token."""
+def check_status(status: str) -> str:
+    """A status the Job schema accepts."""
     statuses = schema("Job")["$defs"]["status"]["enum"]
     if status not in statuses:
         raise NewJobError(f"--status must be one of {', '.join(statuses)} (got {status!r})")
+    return status
+
+
+def job_document(customer: str, address: str, price: str, status: str) -> dict[str, object]:
+    """The new Job: random id (`job_` + 10 hex) and a 192-bit URL-safe token."""
+    check_status(status)
     if not customer.strip() or not address.strip():
         raise NewJobError("--customer and --address must not be empty")
     return {
