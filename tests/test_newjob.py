@@ -52,13 +52,15 @@ class TestNewJobCommand:
     @pytest.mark.parametrize(("option", "value"), [("--price", "-1"), ("--price", "1.234"), ("--price", "abc"),
                                                    ("--price", "nan"), ("--status", "lost")])
     def test_refuses_bad_options(self, tmp_path: Path, option: str, value: str) -> None:
-        """One line on stderr, exit 1, nothing written, nothing on stdout."""
+        """A usage error: one line naming the option, then the usage, on stderr; exit 64; nothing written."""
         desired = tree(tmp_path, valid_files())
         args = {"--customer": "A", "--address": "B", "--price": "1", "--status": "requested", option: value}
         result = new_job(desired, *[x for kv in args.items() for x in kv])
-        assert result.returncode == 1
+        assert result.returncode == 64
         assert result.stdout == ""
-        assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith("reconciler: error: ")
+        first, second, *_ = result.stderr.splitlines()
+        assert first.startswith(f"reconciler new-job: error: argument {option}: ") and value in first
+        assert second.startswith("usage: reconciler new-job")
         assert sorted(p.name for p in (desired / "jobs").iterdir()) == ["one.yml"]
 
     def test_creates_the_jobs_directory(self, tmp_path: Path) -> None:
