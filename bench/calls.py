@@ -70,7 +70,7 @@ def widen(stack: Stack, functions: int, releases: int) -> None:
 def measure(jobs: int, functions: int, releases: int) -> dict[str, Any]:
     from reconciler import events
     from reconciler.core.settings import AwsSettings, Settings
-    from reconciler.reconciling import Reconciler
+    from reconciler.cycle.reconciling import Reconciler
 
     with tempfile.TemporaryDirectory(prefix="bench-calls-") as tmp:
         stack = Stack(Path(tmp), jobs=jobs).create(1)

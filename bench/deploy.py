@@ -295,7 +295,7 @@ def _boto3_sequence(c: dict[str, Any], inp: dict[str, Any]) -> int:
 def _warm_reconciler(stack: Stack, endpoint: str, state_dir: Path) -> Any:
     from reconciler import events
     from reconciler.core.settings import AwsSettings, Settings
-    from reconciler.reconciling import Reconciler
+    from reconciler.cycle.reconciling import Reconciler
 
     events.configure("json", open(os.devnull, "w"))  # noqa: SIM115 - rendered as in the daemon, then discarded
     settings = Settings(desired=stack.desired, state_dir=state_dir, aws=AwsSettings(endpoint_url=endpoint))

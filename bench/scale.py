@@ -131,7 +131,7 @@ def incremental_child(tmp: str, endpoint: str, jobs: int, changes: int) -> None:
     one job file at a time and time each reconcile."""
     from reconciler import events
     from reconciler.core.settings import AwsSettings, Settings
-    from reconciler.reconciling import Reconciler
+    from reconciler.cycle.reconciling import Reconciler
     from reconciler.watching import release_freed_memory
 
     use_env_here()

@@ -16,8 +16,8 @@ def plan(settings: Settings, fmt: str) -> int:
     from reconciler.aws.session import make_clients
     from reconciler.core.errors import InvalidDesired, ReconcilerError
     from reconciler.core.planning import plan as make_plan
+    from reconciler.cycle.reconciling import secrets_of
     from reconciler.loading import load
-    from reconciler.reconciling import secrets_of
 
     events.configure(settings.log_format, sys.stderr)
     try:
@@ -45,8 +45,8 @@ def plan(settings: Settings, fmt: str) -> int:
 
 def apply(settings: Settings) -> int:
     """One reconcile, self-healing (an explicit apply makes live equal to git); exit 0 or 1."""
-    from reconciler.reconciling import FAILED, INVALID, Reconciler
-    from reconciler.statefile import Locked, StateLock
+    from reconciler.cycle.reconciling import FAILED, INVALID, Reconciler
+    from reconciler.cycle.statefile import Locked, StateLock
 
     events.configure(settings.log_format, sys.stdout)
     try:
@@ -69,8 +69,8 @@ def status(settings: Settings, as_json: bool) -> int:
     """
     from datetime import datetime
 
-    from reconciler import statefile
     from reconciler import status as report
+    from reconciler.cycle import statefile
 
     where = settings.state_dir
     try:
@@ -101,7 +101,7 @@ def status(settings: Settings, as_json: bool) -> int:
 
 def _register_job_secrets(settings: Settings) -> None:
     """Best effort, files only: recorded errors may quote an AWS message echoing job data."""
-    from reconciler.reconciling import secrets_of
+    from reconciler.cycle.reconciling import secrets_of
 
     try:
         from reconciler.loading import load

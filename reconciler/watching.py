@@ -156,7 +156,7 @@ class Loop:
 
     def _schedule(self, result: Any) -> None:
         """Next timed run: one interval on, or the next backoff step after a failure."""
-        from reconciler.reconciling import FAILED
+        from reconciler.cycle.reconciling import FAILED
 
         if result.result == FAILED:
             self.failures += 1
@@ -268,7 +268,7 @@ def heartbeat(notifier: Notifier, loop: Loop, stop: threading.Event) -> None:
 
 def status_line(result: Any) -> str:
     """What `systemctl status` shows: the last result, its commit and time."""
-    from reconciler.reconciling import now_iso
+    from reconciler.cycle.reconciling import now_iso
 
     commit = (result.commit or "no commit")[:12]
     extra = f", {len(result.drifted)} drifted" if getattr(result, "drifted", ()) else ""
@@ -285,7 +285,7 @@ def run(
     stream: TextIO | None = None,
 ) -> int:
     """The `run` command: exit 0 after SIGTERM/SIGINT (or `stop`), 1 when the state dir is taken."""
-    from reconciler.statefile import Locked, StateLock
+    from reconciler.cycle.statefile import Locked, StateLock
 
     events.configure(settings.log_format, stream if stream is not None else sys.stdout)
     log = events.log()
@@ -326,7 +326,7 @@ def _serve(
     from reconciler.gitsync import GitError, GitSync
 
     if reconciler is None:
-        from reconciler.reconciling import Reconciler
+        from reconciler.cycle.reconciling import Reconciler
 
         reconciler = Reconciler(settings, self_heal=settings.watch.self_heal)
     watch = settings.watch

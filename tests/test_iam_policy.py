@@ -22,7 +22,7 @@ import structlog
 
 from reconciler.aws.reading import ReadCache, read
 from reconciler.aws.session import make_clients
-from reconciler.reconciling import Reconciler
+from reconciler.cycle.reconciling import Reconciler
 from reconciler.sandbox.seeding import seed
 from tests.aws.conftest import CODE, Stack, make_desired, sandbox  # noqa: F401 - fixture
 

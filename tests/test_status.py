@@ -17,9 +17,10 @@ from typing import Any
 
 import pytest
 
-from reconciler import operations, statefile
+from reconciler import operations
 from reconciler import status as report
 from reconciler.core.settings import AwsSettings, Settings
+from reconciler.cycle import statefile
 
 NOW = datetime(2026, 11, 26, 7, 0, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[1]
@@ -359,8 +360,8 @@ class TestAfterRealReconcile:
         self, tmp_path: Path, moto_url: str, aws_env: None, capsys: pytest.CaptureFixture[str]
     ) -> None:
         """After a real apply status exits 0; after SSM is changed behind git's back, 3 with the resource."""
-        from reconciler.reconciling import APPLIED as APPLIED_RESULT
-        from reconciler.reconciling import DRIFT, Reconciler
+        from reconciler.cycle.reconciling import APPLIED as APPLIED_RESULT
+        from reconciler.cycle.reconciling import DRIFT, Reconciler
 
         desired = release_and_jobs_stack(moto_url, "st1")
         s = settings(tmp_path, endpoint_url=moto_url)
@@ -389,8 +390,8 @@ class TestAfterRealReconcile:
         """A release whose required file is missing fails the reconcile: status exits 1 with the error."""
         from dataclasses import replace
 
-        from reconciler.reconciling import FAILED as FAILED_RESULT
-        from reconciler.reconciling import Reconciler
+        from reconciler.cycle.reconciling import FAILED as FAILED_RESULT
+        from reconciler.cycle.reconciling import Reconciler
 
         desired = release_and_jobs_stack(moto_url, "st2")
         broken = replace(desired, releases=(replace(desired.releases[0], version="v9-missing"),))

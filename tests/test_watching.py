@@ -20,9 +20,9 @@ import pytest
 
 from reconciler import events, watching
 from reconciler.core.settings import Settings, WatchSettings
+from reconciler.cycle.reconciling import CycleResult
+from reconciler.cycle.statefile import StateLock
 from reconciler.notify import Notifier
-from reconciler.reconciling import CycleResult
-from reconciler.statefile import StateLock
 from reconciler.watching import Loop, Triggers, is_relevant
 
 

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from reconciler import cli
 from reconciler.core.errors import InvalidDesired
 from reconciler.core.settings import AwsSettings, Settings
+from reconciler.cycle.reconciling import Reconciler
 from reconciler.loading import load
-from reconciler.reconciling import Reconciler
 from tests.reliability.ondisk import write_desired
 
 LINE = re.compile(r"^(?P<file>[^\n:]+)(?::(?P<line>\d+))?: (?P<message>[^\n]+)$")

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from reconciler.core.settings import AwsSettings, Settings
-from reconciler.reconciling import Reconciler
+from reconciler.cycle.reconciling import Reconciler
 from tests.aws.conftest import Stack, make_desired, run, sandbox  # noqa: F401 - fixtures
 from tests.reliability import table as table_module
 from tests.reliability.faultproxy import FaultProxy

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from reconciler import statefile
+from reconciler.cycle import statefile
 from tests.aws.conftest import CODE, Stack, run
 
 FUNCTION_WRITES = ("CreateFunction", "UpdateFunction", "TestFunction", "PublishFunction")

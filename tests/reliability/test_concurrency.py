@@ -17,8 +17,8 @@ import structlog
 
 from reconciler.aws.reading import ReadCache
 from reconciler.aws.session import make_clients
-from reconciler.reconciling import Reconciler
-from reconciler.statefile import StateLock
+from reconciler.cycle.reconciling import Reconciler
+from reconciler.cycle.statefile import StateLock
 from tests.aws.conftest import CODE, Holder, run
 from tests.reliability.conftest import ProxiedStack
 from tests.reliability.helpers import events_named

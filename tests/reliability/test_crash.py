@@ -22,10 +22,10 @@ from typing import Any
 import pytest
 import structlog
 
-from reconciler import statefile
 from reconciler.core.settings import AwsSettings, Settings
+from reconciler.cycle import statefile
+from reconciler.cycle.reconciling import Reconciler
 from reconciler.loading import load
-from reconciler.reconciling import Reconciler
 from reconciler.sandbox.seeding import client, seed
 from tests.reliability.ondisk import CODE, DiskStack, events, reconciler, spawn, write_desired
 

@@ -1,0 +1,1 @@
+"""One reconcile: read -> plan -> apply -> invalidate; the invalidation journal; the state files."""
