@@ -132,7 +132,7 @@ def incremental_child(tmp: str, endpoint: str, jobs: int, changes: int) -> None:
     from reconciler import events
     from reconciler.core.settings import AwsSettings, Settings
     from reconciler.cycle.reconciling import Reconciler
-    from reconciler.watching import release_freed_memory
+    from reconciler.daemon.watching import release_freed_memory
 
     use_env_here()
     events.configure("json", open(os.devnull, "w"))  # noqa: SIM115 - the logger's sink for the process's life

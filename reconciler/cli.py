@@ -240,13 +240,13 @@ def _apply(args: argparse.Namespace, s: Settings) -> int:
 
 
 def _run(args: argparse.Namespace, s: Settings) -> int:
-    from reconciler.watching import run
+    from reconciler.daemon.watching import run
 
     return run(s)
 
 
 def _dev(args: argparse.Namespace, s: Settings) -> int:
-    from reconciler.watching import dev
+    from reconciler.daemon.watching import dev
 
     return dev(s)
 

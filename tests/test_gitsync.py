@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from reconciler.gitsync import GitSync, scrub_url
+from reconciler.daemon.gitsync import GitSync, scrub_url
 
 
 def git(cwd: Path, *args: str) -> str:

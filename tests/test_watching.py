@@ -18,12 +18,13 @@ from typing import Any
 
 import pytest
 
-from reconciler import events, watching
+from reconciler import events
 from reconciler.core.settings import Settings, WatchSettings
 from reconciler.cycle.reconciling import CycleResult
 from reconciler.cycle.statefile import StateLock
-from reconciler.notify import Notifier
-from reconciler.watching import Loop, Triggers, is_relevant
+from reconciler.daemon import watching
+from reconciler.daemon.notify import Notifier
+from reconciler.daemon.watching import Loop, Triggers, is_relevant
 
 
 class FakeClock:

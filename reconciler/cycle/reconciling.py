@@ -14,13 +14,14 @@ from typing import Any
 
 import structlog
 
-from reconciler import events, gitinfo
+from reconciler import events
 from reconciler.core import drift
 from reconciler.core.errors import InvalidDesired, PreconditionFailed, ReconcilerError
 from reconciler.core.model import Desired
 from reconciler.core.planning import Action, Plan, invalidations_for, observe, plan
 from reconciler.core.settings import Settings
 from reconciler.cycle import statefile
+from reconciler.loading import gitinfo
 
 IN_SYNC, APPLIED, DRIFT, FAILED, INVALID = "in_sync", "applied", "drift", "failed", "invalid"
 

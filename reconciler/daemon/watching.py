@@ -27,9 +27,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
-from reconciler import events, gitinfo
+from reconciler import events
 from reconciler.core.settings import Settings, WatchSettings
-from reconciler.notify import Notifier
+from reconciler.daemon.notify import Notifier
+from reconciler.loading import gitinfo
 
 STARTUP, CHANGE, INTERVAL, GIT = "startup", "change", "interval", "git"
 PRIORITY = (STARTUP, GIT, CHANGE, INTERVAL)
@@ -323,7 +324,7 @@ def _serve(
     notifier: Notifier,
 ) -> int:
     """Wire the trigger sources, the loop and sd_notify; return 0 once stopped."""
-    from reconciler.gitsync import GitError, GitSync
+    from reconciler.daemon.gitsync import GitError, GitSync
 
     if reconciler is None:
         from reconciler.cycle.reconciling import Reconciler
