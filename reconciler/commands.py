@@ -16,12 +16,14 @@ from reconciler.core.settings import Settings
 def validate(settings: Settings) -> int:
     """SPEC 4: exit 0 valid, 1 invalid; errors one per line on stderr (GitHub annotations in Actions)."""
     from reconciler.loading import load
+    from reconciler.sanitizing import clean
 
     try:
         desired = load(settings.desired)
     except InvalidDesired as exc:
         annotate = os.environ.get("GITHUB_ACTIONS") == "true"
-        for error in exc.errors:
+        # a file name or key may carry ANSI, a forged line, a customer; a test's log lines stay lines
+        for error in ("\n".join(map(clean, e.split("\n"))) for e in exc.errors):
             print(_annotation(error) if annotate else error, file=sys.stderr)
         return 1
     counts = f"{len(desired.releases)} release(s), {len(desired.functions)} function(s), {len(desired.jobs)} job(s)"

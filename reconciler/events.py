@@ -1,8 +1,9 @@
 """Structured log events (SPEC section 5): structlog set-up, done once, and the event names.
 
 Every event is one JSON object per line with `timestamp`, `level`, `event` and keyword fields.
-A last processor scrubs job secrets (tokens, customer names, addresses) from every value, so a
-careless field can never leak them.
+A last processor scrubs job secrets (tokens, customer names, addresses, notes, credentials) from
+every value (never from event names, levels or keys; see `reconciler.redaction`), so a careless
+field can never leak them.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from typing import Any, TextIO
 
 import structlog
 
+from reconciler.redaction import Registry
+
 RECONCILE_START = "reconcile.start"
 VALIDATION_FAILED = "validation.failed"
 ACTION_APPLIED = "action.applied"
@@ -23,62 +26,43 @@ DRIFT_DETECTED = "drift.detected"
 DRIFT_RESOLVED = "drift.resolved"
 RECONCILE_DONE = "reconcile.done"
 
-_secrets: frozenset[str] = frozenset()
-_MARKER = "[redacted]"
-_marker_clash = False
-"""True once a secret could match inside (or across) an inserted marker: then `redact` always
-takes the plain path, whose result depends on the order of replacements."""
+STRUCTURE = frozenset({"event", "level", "timestamp", "logger"})
+"""Keys whose values are the reconciler's own structure: never redacted (SPEC section 5)."""
+
+_registry = Registry()
 
 
 def register_secrets(values: Iterable[str]) -> None:
-    """Remember strings (tokens, names, addresses) that must never appear in a log line."""
-    global _secrets, _marker_clash
-    values = list(values)
-    if _secrets.issuperset(values):
-        return  # the daemon registers the same values every reconcile: nothing new, no new set
-    new = frozenset(v for v in values if v and len(v) >= 3) - _secrets
-    if new:
-        _marker_clash = _marker_clash or any("[" in v or "]" in v or v in _MARKER for v in new)
-        _secrets = _secrets | new
+    """Remember strings (tokens, names, addresses) that must never appear in a value printed.
+    The registry only grows: a value a job used to have stays secret after an edit or removal."""
+    _registry.add(values)
+
+
+def register_vocabulary(words: Iterable[str]) -> None:
+    """Names the reconciler prints as structure (resource ids, distribution and release names)."""
+    _registry.add_vocabulary(words)
 
 
 def redact(text: str) -> str:
-    current = _secrets  # one snapshot: the daemon may register more from another thread
-    secrets: Iterable[str] = current
-    if current and not _marker_clash and _substrings(len(text)) < len(current):
-        # Cheaper than testing every secret (10,000 jobs are 30,000 secrets): which of the
-        # text's own substrings are secrets. Only those can be replaced below.
-        present = {text[i:j] for i in range(len(text)) for j in range(i + 3, len(text) + 1)} & current
-        if not present:
-            return text
-        if len(present) == 1:
-            return text.replace(present.pop(), _MARKER)
-        secrets = [s for s in current if s in present]  # in the order of _secrets, as below
-    for secret in secrets:
-        if secret in text:
-            text = text.replace(secret, "[redacted]")
-    return text
+    """One value with every registered secret replaced (longest cover first, never in part)."""
+    return _registry.redact(text)
 
 
-def _substrings(length: int) -> int:
-    """How many substrings of at least 3 characters a text of `length` characters has."""
-    return (length - 1) * (length - 2) // 2 if length >= 3 else 0
-
-
-def _scrub(value: Any) -> Any:
+def scrub(value: Any) -> Any:
+    """A JSON-like value with every string redacted; mapping keys are structure and kept."""
     if isinstance(value, str):
-        return redact(value)
+        return _registry.redact(value)
     if isinstance(value, dict):
-        return {k: _scrub(v) for k, v in value.items()}
+        return {k: scrub(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_scrub(v) for v in value]
+        return [scrub(v) for v in value]
     return value
 
 
 def _scrub_processor(_logger: Any, _name: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    if not _secrets:
+    if not _registry:
         return event_dict
-    return {k: _scrub(v) for k, v in event_dict.items()}
+    return {k: v if k in STRUCTURE else scrub(v) for k, v in event_dict.items()}
 
 
 def configure(log_format: str = "json", stream: TextIO | None = None) -> None:

@@ -16,8 +16,8 @@ def plan(settings: Settings, fmt: str) -> int:
     from reconciler.aws.session import make_clients
     from reconciler.core.errors import InvalidDesired, ReconcilerError
     from reconciler.core.planning import plan as make_plan
-    from reconciler.cycle.reconciling import secrets_of
     from reconciler.loading import load
+    from reconciler.sanitizing import register, shown_plan
 
     events.configure(settings.log_format, sys.stderr)
     try:
@@ -26,13 +26,14 @@ def plan(settings: Settings, fmt: str) -> int:
         for line in exc.errors:
             print(line, file=sys.stderr)
         return 1
-    events.register_secrets(secrets_of(desired))
+    register(desired)
     try:
         live = read(make_clients(settings.aws, desired.site.region), desired)
     except ReconcilerError as exc:
         print(f"reconciler: error: {events.redact(str(exc))}", file=sys.stderr)
         return 1
-    result = make_plan(desired, live)
+    register(desired, live)
+    result = shown_plan(make_plan(desired, live))
     if fmt == "json":
         document = rendering.as_json(result)
     elif fmt == "markdown":
@@ -94,18 +95,22 @@ def status(settings: Settings, as_json: bool) -> int:
         print(f"reconciler: state file is unreadable: {where / statefile.STATE}: {exc}", file=sys.stderr)
         return 1
     _register_job_secrets(settings)
+    from reconciler.sanitizing import clean
+
+    code = current.exit_code
+    current = report.shown(current, clean)
     document = report.as_json(current) if as_json else report.as_text(current)
-    sys.stdout.write(events.redact(document))
-    return current.exit_code
+    sys.stdout.write(document)
+    return code
 
 
 def _register_job_secrets(settings: Settings) -> None:
     """Best effort, files only: recorded errors may quote an AWS message echoing job data."""
-    from reconciler.cycle.reconciling import secrets_of
+    from reconciler.sanitizing import register
 
     try:
         from reconciler.loading import load
 
-        events.register_secrets(secrets_of(load(settings.desired, run_tests=False)))
+        register(load(settings.desired, run_tests=False))
     except Exception:  # noqa: BLE001 - status must answer even when desired/ is invalid or absent
         pass

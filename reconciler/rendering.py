@@ -1,5 +1,8 @@
 """Plans as documents for people and machines: text, JSON. Pure; never prints job data.
 
+Values in the plan are already redacted and escaped (`sanitizing.shown_plan`, applied by
+`operations.plan`); markdown adds its own escaping of mentions, links and HTML.
+
 Job changes are shown by id and field name only, so a plan can be pasted anywhere.
 """
 
@@ -12,6 +15,7 @@ from typing import Any
 
 from reconciler.core.model import Desired, Function
 from reconciler.core.planning import FUNCTION, INVALIDATION, JOBS, RELEASE, Action, Plan
+from reconciler.sanitizing import clean
 
 
 def as_json(plan: Plan) -> str:
@@ -127,7 +131,8 @@ def as_markdown(plan: Plan, desired: Desired, check: Checker | None = None) -> s
 
 
 def _md(text: str) -> str:
-    """Text safe inside a table cell or a line: no pipes, no HTML tags, no newlines.
+    """Text safe inside a table cell or a line: no pipes, no HTML tags, no newlines, no
+    mentions, links or autolinked URLs (a live value must not ping people or link elsewhere).
 
     Only `<` is escaped (it opens tags); `>` stays readable, as in `a -> b`.
     """
@@ -135,6 +140,10 @@ def _md(text: str) -> str:
         text.replace("\\", "\\\\")
         .replace("|", "\\|")
         .replace("<", "&lt;")
+        .replace("@", "&#64;")
+        .replace("[", "&#91;")
+        .replace("]", "&#93;")
+        .replace("://", "&#58;//")
         .replace("\r", " ")
         .replace("\n", " ")
     )
@@ -249,7 +258,7 @@ def _function_tests(plan: Plan, desired: Desired, check: Checker | None) -> str:
                 failures = [f"test runner error: {type(exc).__name__}: {exc}"]
             ok = not failures
             passed, failed = passed + ok, failed + (not ok)
-            why = "<br>".join(_md(f) for f in failures)
+            why = "<br>".join(_md(clean(f)) for f in failures)
             rows.append(f"| {_md(function.name)} | {_md(test.name)} | {'✅ pass' if ok else '❌ fail'} | {why} |")
     if check is None:
         title = (

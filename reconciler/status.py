@@ -11,8 +11,8 @@ open, 1 when it failed or the desired state was invalid (an unknown result count
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -140,6 +140,32 @@ def _age(time: str | None, now: datetime | None) -> float | None:
     except ValueError:
         return None
     return max(0.0, (now - then).total_seconds())
+
+
+def shown(status: Status, clean: Callable[[str], str]) -> Status:
+    """The status with every recorded string passed through `clean` (redact, escape): the state
+    directory may be hand-edited, and recorded errors may quote AWS echoing job data."""
+
+    def each(values: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(clean(v) for v in values)
+
+    def opt(value: str | None) -> str | None:
+        return None if value is None else clean(value)
+
+    last = status.last
+    return replace(
+        status,
+        last=replace(last, time=opt(last.time), result=clean(last.result), commit=opt(last.commit),
+                     errors=each(last.errors)),
+        drift=tuple(replace(d, resource=clean(d.resource), since=opt(d.since), fields=each(d.fields))
+                    for d in status.drift),
+        invalidations=tuple(
+            replace(p, distribution=clean(p.distribution), distribution_id=opt(p.distribution_id),
+                    paths=each(p.paths), since=opt(p.since), id=opt(p.id), reference=opt(p.reference),
+                    status=opt(p.status))
+            for p in status.invalidations
+        ),
+    )
 
 
 # -- documents -------------------------------------------------------------------------------

@@ -426,7 +426,7 @@ class TestRedaction:
             "body of CustomerMarkerStatus at AddressMarkerStatus TOKENMARKERstatus0123456"
         )
         s = write_state(tmp_path, {**FAILED, "last": last("failed", errors=[error])})
-        saved = events._secrets
+        saved = events._registry
         try:
             for as_json in (False, True):
                 assert operations.status(s, as_json=as_json) == 1
@@ -435,4 +435,4 @@ class TestRedaction:
                 for marker in ("CustomerMarkerStatus", "AddressMarkerStatus", "TOKENMARKERstatus0123456"):
                     assert marker not in out
         finally:
-            events._secrets = saved  # process-wide registry: leave it as found
+            events._registry = saved  # process-wide registry: leave it as found

@@ -14,7 +14,7 @@ from typing import Any
 
 import structlog
 
-from reconciler import events
+from reconciler import events, sanitizing
 from reconciler.core import drift
 from reconciler.core.errors import InvalidDesired, PreconditionFailed, ReconcilerError
 from reconciler.core.model import Desired
@@ -41,18 +41,6 @@ class CycleResult:
 def now_iso(at: float | None = None) -> str:
     moment = datetime.fromtimestamp(at if at is not None else time.time(), UTC)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def secrets_of(desired: Desired) -> list[str]:
-    """Strings that must never reach a log line: tokens, customers, addresses, notes."""
-    values = []
-    for job in desired.jobs:
-        values.append(job.token)
-        for key in ("customer", "address", "notes"):
-            value = job.document.get(key)
-            if isinstance(value, str):
-                values.append(value)
-    return values
 
 
 @dataclass
@@ -136,10 +124,11 @@ class Reconciler:
 
         desired = self.loader.load()
         self.distributions = dict(desired.site.distributions)
-        events.register_secrets(secrets_of(desired))
+        sanitizing.register(desired)
         clients = self._ensure_clients(desired)
         state = self._read_state()
         live = read(clients, desired, self.cache)
+        sanitizing.register(desired, live)
         observations = observe(desired, live)
         verdicts = drift.classify(drift.baselines_from(state.get("baselines", {})), observations)
         drifted = sorted(r for r, v in verdicts.items() if v == drift.DRIFT)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reconciler import functests
+from reconciler import events, functests
 from reconciler.core.errors import InvalidDesired
 from reconciler.core.model import Desired, Function
 from reconciler.loading.assembling import MAX_CODE_BYTES, Doc, assemble, build_job, located, tests_digest
@@ -27,6 +27,7 @@ from reconciler.loading.desiredfiles import MAX_FILE_BYTES, YAML_SUFFIXES, StatK
 from reconciler.loading.problems import FieldPath, Problem, short, with_path
 from reconciler.loading.schemachecking import KINDS, field_problems, schema
 from reconciler.loading.yamlreading import MAX_DEPTH, MAX_VALUES, documents, node_line, plain
+from reconciler.redaction import job_secrets
 
 __all__ = [
     "KINDS", "MAX_CODE_BYTES", "MAX_DEPTH", "MAX_FILE_BYTES", "MAX_PROBLEMS", "MAX_VALUES", "YAML_SUFFIXES",
@@ -144,6 +145,8 @@ def _parse_bytes(raw: bytes, shown: str, path: Path) -> _Parsed:
     for index, node, value in documents(raw, shown, errors):
         if value is None:
             continue
+        if isinstance(value, dict) and value.get("kind") == "Job":
+            events.register_secrets(job_secrets([value]))  # even from an invalid job: errors are printed
         try:
             kind, data = _checked(value)
         except Problem as problem:

@@ -1,0 +1,70 @@
+"""A plan (or any JSON-like value) as it may be shown: every string redacted, then escaped.
+
+`operations.plan` passes the plan through `shown_plan` before any renderer sees it, so text,
+`--json` and `--markdown` get the same redaction as the logs (SPEC section 5), and a value set
+behind git's back (a live SSM value, live code, a key of the live jobs object) cannot forge a
+line, recolour a terminal or inject markdown. Code diffs are cleaned line by line so they stay
+diffs. Pure apart from the process-wide secret registry `events.redact` reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from reconciler import events
+from reconciler.core.model import Desired, Live
+from reconciler.core.planning import Action, Plan
+from reconciler.escaping import printable
+from reconciler.redaction import job_secrets
+
+
+def register(desired: Desired, live: Live | None = None) -> None:
+    """Register the desired jobs' customer data, and the live object's (a job removed or edited
+    in git is still live until applied); the names the plan prints are vocabulary, not secrets."""
+    events.register_vocabulary(
+        [
+            desired.site.name,
+            *desired.site.distributions,
+            *(r.name for r in desired.releases),
+            *(f.name for f in desired.functions),
+            *(j.id for j in desired.jobs),
+        ]
+    )
+    events.register_secrets(job_secrets(j.document for j in desired.jobs))
+    document = live.jobs.document if live is not None and live.jobs is not None else None
+    if isinstance(document, Mapping) and isinstance(document.get("jobs"), list):
+        events.register_secrets(job_secrets(document["jobs"]))
+
+
+def clean(text: str) -> str:
+    """One printable line with no registered secret in it."""
+    return printable(events.redact(text))
+
+
+def clean_value(value: Any) -> Any:
+    """A JSON-like value with every string cleaned (mapping keys too: live keys are values)."""
+    if isinstance(value, str):
+        return clean(value)
+    if isinstance(value, dict):
+        return {clean(k) if isinstance(k, str) else k: clean_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clean_value(v) for v in value]
+    return value
+
+
+def clean_lines(text: str) -> str:
+    """Multi-line text (a unified diff) cleaned line by line; line ends kept."""
+    return "".join(clean(line) + "\n" for line in text.splitlines())
+
+
+def shown_plan(plan: Plan) -> Plan:
+    return Plan(tuple(_shown(a) for a in plan.actions))
+
+
+def _shown(action: Action) -> Action:
+    detail = {
+        k: clean_lines(v) if k == "diff" and isinstance(v, str) else clean_value(v) for k, v in action.detail.items()
+    }
+    return replace(action, resource=clean(action.resource), invalidate=clean_value(action.invalidate), detail=detail)

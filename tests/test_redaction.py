@@ -1,0 +1,108 @@
+"""Redaction and escaping of printed values: pure, no AWS."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from reconciler import events
+from reconciler.escaping import markdown_text, printable
+from reconciler.redaction import MARKER, Registry, job_secrets
+
+
+class TestRegistry:
+    def test_a_secret_containing_another_never_leaks_in_part(self) -> None:
+        """Longest cover first: 'Mark' inside 'Mark Smithson' does not leave ' Smithson' behind."""
+        r = Registry()
+        r.add(["Mark", "Mark Smithson"])
+        assert r.redact("customer Mark Smithson here") == f"customer {MARKER} here"
+
+    def test_overlapping_secrets_are_one_marker(self) -> None:
+        """Two secrets overlapping in the text ('abcd', 'cdef') leave nothing of either."""
+        r = Registry()
+        r.add(["abcdXY", "XYefgh"])
+        assert r.redact("_abcdXYefgh_") == f"_{MARKER}_"
+
+    @pytest.mark.parametrize("word", ["done", "failed", "applied", "status", "in_sync", "customer"])
+    def test_the_reconcilers_own_words_are_never_secrets(self, word: str) -> None:
+        """A job field whose value is `done` does not turn structure into [redacted]."""
+        r = Registry()
+        r.add([word])
+        assert r.redact(f"reconcile.{word} result={word}") == f"reconcile.{word} result={word}"
+
+    def test_part_of_a_vocabulary_word_is_redacted_as_a_word_only(self) -> None:
+        """A note 'complete' is redacted alone but does not shred 'completed'."""
+        r = Registry()
+        r.add(["complete"])
+        assert r.redact("completed; complete") == f"completed; {MARKER}"
+
+    @pytest.mark.parametrize("secret", ["A", "Al", "Bo "])
+    def test_short_secrets_are_redacted_as_whole_words(self, secret: str) -> None:
+        """Customer data of any length is redacted, without shredding longer words."""
+        r = Registry()
+        r.add([secret])
+        assert r.redact(f"job for {secret.strip()}, Alert Body") == f"job for {MARKER}, Alert Body"
+
+    def test_registry_only_grows(self) -> None:
+        """A value a job used to have stays secret after the job was edited."""
+        r = Registry()
+        r.add(["Old Street 1"])
+        r.add(["New Street 2"])
+        assert MARKER in r.redact("Old Street 1") and MARKER in r.redact("New Street 2")
+
+    def test_vocabulary_added_later_unregisters_a_clashing_secret(self) -> None:
+        """A customer named like a distribution: the distribution name stays printable."""
+        r = Registry()
+        r.add(["dashboard"])
+        r.add_vocabulary(["dashboard"])
+        assert r.redact("invalidation/dashboard") == "invalidation/dashboard"
+
+    def test_many_secrets_short_text(self) -> None:
+        """The substring path (many secrets, a short text) finds the same as the scan."""
+        r = Registry()
+        r.add([f"secret{i:05d}" for i in range(5000)])
+        assert r.redact("x secret04999 y") == f"x {MARKER} y"
+        assert r.redact("nothing here") == "nothing here"
+
+    def test_job_secrets_are_the_customer_fields(self) -> None:
+        doc = {"id": "job_1", "token": "t" * 16, "customer": "C", "address": "A", "notes": "N", "status": "done"}
+        assert sorted(job_secrets([doc, "not a job", {"customer": 5}])) == ["A", "C", "N", "t" * 16]
+
+
+class TestProcessor:
+    def test_event_names_levels_and_keys_are_never_redacted(self) -> None:
+        """status --json and the log stay parseable whatever a job's values are."""
+        saved = events._registry
+        events._registry = Registry()
+        try:
+            events.register_secrets(["reconcile", "error", "result", "Zed Customer"])
+            out = io.StringIO()
+            events.configure("json", out)
+            events.log().error("reconcile.done", result="failed", note="by Zed Customer")
+            line = json.loads(out.getvalue())
+            assert line["event"] == "reconcile.done" and line["level"] == "error"
+            assert line["result"] == "failed" and line["note"] == f"by {MARKER}"
+        finally:
+            events._registry = saved
+
+
+class TestEscaping:
+    @pytest.mark.parametrize(
+        ("raw", "shown"),
+        [
+            ("v1\x1b[31mred", "v1\\x1b[31mred"),
+            ("v1\nupdate release/x: forged", "v1\\nupdate release/x: forged"),
+            ("a\rb\tc\x00", "a\\rb\\tc\\x00"),
+            ("rtl\u202eevil", "rtl\\u202eevil"),
+            ("plain 20261122-1530", "plain 20261122-1530"),
+        ],
+    )
+    def test_printable_is_one_inert_line(self, raw: str, shown: str) -> None:
+        assert printable(raw) == shown
+
+    def test_markdown_text_has_no_mention_link_or_html(self) -> None:
+        text = markdown_text("@org/team [x](https://evil) <img src=x>")
+        for live in ("@", "[", "](", "<img", "https://"):
+            assert live not in text
