@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+from typing import Any
 
 from reconciler.core.errors import InvalidDesired
 from reconciler.core.settings import Settings
@@ -26,9 +27,30 @@ def validate(settings: Settings) -> int:
         for error in ("\n".join(map(clean, e.split("\n"))) for e in exc.errors):
             print(_annotation(error) if annotate else error, file=sys.stderr)
         return 1
+    for line in _id_warnings(desired.jobs):
+        print(clean(line), file=sys.stderr)
     counts = f"{len(desired.releases)} release(s), {len(desired.functions)} function(s), {len(desired.jobs)} job(s)"
     print(f"{settings.desired}: valid ({counts})", file=sys.stderr)
     return 0
+
+
+WARNINGS_SHOWN = 10
+
+
+def _id_warnings(jobs: Any) -> list[str]:
+    """Job ids that cannot hold the 64 random bits `new-job` makes: warned, not refused (they are
+    published names, and renaming one breaks whoever holds it; see docs/failure-modes.md)."""
+    from reconciler.loading import ID_BITS, id_bits, weak_id
+
+    weak = [job for job in jobs if weak_id(job.id)]
+    lines = [
+        f"{job.source}: warning: job id {job.id!r} holds at most {id_bits(job.id):.0f} random bits; new-job makes "
+        f"{ID_BITS} (ids that short collide and can be guessed)"
+        for job in weak[:WARNINGS_SHOWN]
+    ]
+    if len(weak) > WARNINGS_SHOWN:
+        lines.append(f"{len(weak) - WARNINGS_SHOWN} more job id(s) with fewer than {ID_BITS} random bits not shown")
+    return lines
 
 
 def _annotation(error: str) -> str:

@@ -40,13 +40,13 @@ def check_status(status: str) -> str:
 
 
 def job_document(customer: str, address: str, price: str, status: str) -> dict[str, object]:
-    """The new Job: random id (`job_` + 10 hex) and a 192-bit URL-safe token."""
+    """The new Job: random id (`job_` + 16 hex: 64 bits, SPEC section 4) and a 192-bit URL-safe token."""
     check_status(status)
     if not customer.strip() or not address.strip():
         raise NewJobError("--customer and --address must not be empty")
     return {
         "kind": "Job",
-        "id": f"job_{secrets.token_hex(5)}",
+        "id": f"job_{secrets.token_hex(8)}",
         "token": _token(),
         "customer": customer,
         "address": address,

@@ -56,7 +56,7 @@ function handler(event) {
 JOB = """\
 kind: Job
 id: job_0000000001
-token: AAAAbbbbCCCCdddd0001
+token: AAAAbbbbCCCCdxyz0001
 customer: Ada
 address: 1 Analytical Row
 price: {amount: 12.5, currency: EUR}
@@ -118,7 +118,7 @@ class TestValid:
         assert function.code_path.endswith("fn/rewrite.js")
         assert function.tests[0].event["request"]["querystring"] == {}
         (job,) = desired.jobs
-        assert (job.id, job.token) == ("job_0000000001", "AAAAbbbbCCCCdddd0001")
+        assert (job.id, job.token) == ("job_0000000001", "AAAAbbbbCCCCdxyz0001")
 
     def test_job_document_is_json_ready(self, tmp_path: Path) -> None:
         """Dates become ISO strings (UTC as Z) and `kind` is dropped."""
@@ -199,10 +199,10 @@ BROKEN = [
         2,
         "id: must match",
     ),
-    ("short token", {"jobs/one.yml": JOB.replace("AAAAbbbbCCCCdddd0001", "short")}, "jobs/one.yml", 3, "token"),
+    ("short token", {"jobs/one.yml": JOB.replace("AAAAbbbbCCCCdxyz0001", "short")}, "jobs/one.yml", 3, "token"),
     (
         "token charset",
-        {"jobs/one.yml": JOB.replace("AAAAbbbbCCCCdddd0001", "AAAAbbbbCCCCdddd/001")},
+        {"jobs/one.yml": JOB.replace("AAAAbbbbCCCCdxyz0001", "AAAAbbbbCCCCdddd/001")},
         "jobs/one.yml",
         3,
         "token",
@@ -288,7 +288,7 @@ class TestBroken:
 
     def test_messages_never_echo_job_values(self, tmp_path: Path) -> None:
         """Errors may be logged: they name fields, not customer data or tokens."""
-        job = JOB.replace("customer: Ada", "customer: [Ada Lovelace]").replace("AAAAbbbbCCCCdddd0001", "tok!secret")
+        job = JOB.replace("customer: Ada", "customer: [Ada Lovelace]").replace("AAAAbbbbCCCCdxyz0001", "tok!secret")
         errors = errors_of(tree(tmp_path, valid_files(**{"jobs/one.yml": job})), run_tests=False)
         assert len(errors) == 2
         assert not any("Lovelace" in e or "secret" in e for e in errors)
@@ -296,9 +296,12 @@ class TestBroken:
 
 CROSS = [
     ("second site", {"z/site2.yaml": SITE}, "z/site2.yaml", 1, "a second Site document (the first is "),
-    ("duplicate release", {"releases/again.yaml": RELEASE}, "releases/web.yaml", 2, "duplicate Release name 'web'"),
+    ("duplicate release", {"releases/again.yaml": RELEASE.replace("/acme/web/", "/acme/again/")}, "releases/web.yaml",
+     2, "duplicate Release name 'web'"),
+    ("shared parameter", {"releases/again.yaml": RELEASE.replace("name: web", "name: again")}, "releases/web.yaml",
+     3, "parameter: parameter is already the pointer of Release 'again'"),
     ("duplicate function", {"fn/again.yaml": FUNCTION}, "fn/rewrite.yaml", 2, "duplicate Function name"),
-    ("duplicate job id", {"jobs/two.yml": JOB.replace("AAAAbbbbCCCCdddd0001", "AAAAbbbbCCCCdddd0002")},
+    ("duplicate job id", {"jobs/two.yml": JOB.replace("AAAAbbbbCCCCdxyz0001", "AAAAbbbbCCCCdxyz0002")},
      "jobs/two.yml", 2, "duplicate job id 'job_0000000001'"),
     ("duplicate token", {"jobs/two.yml": JOB.replace("job_0000000001", "job_0000000002")},
      "jobs/two.yml", 3, "duplicate tracking token (first in"),

@@ -34,7 +34,7 @@ class TestNewJobCommand:
         assert result.returncode == 0, result.stderr
         path_line, track_line = result.stdout.splitlines()
         path = Path(path_line)
-        assert path.parent == desired / "jobs" and re.fullmatch(r"job_[0-9a-f]{10}\.yaml", path.name)
+        assert path.parent == desired / "jobs" and re.fullmatch(r"job_[0-9a-f]{16}\.yaml", path.name)
         job = next(j for j in load(desired).jobs if j.id == path.stem)
         assert track_line == f"/track/{job.token}"
         assert job.document["customer"] == "Zoë Q"

@@ -22,6 +22,7 @@ import yaml
 from reconciler import functests
 from reconciler.core.model import Desired, Function, FunctionTest, Job, JobsTarget, Release, Site, Source
 from reconciler.loading.desiredfiles import inside, read_bounded
+from reconciler.loading.documentrules import code_problem, shared_parameters
 from reconciler.loading.problems import FieldPath, Problem, short, with_path
 from reconciler.loading.schemachecking import KINDS
 from reconciler.loading.yamlreading import compose, node_line
@@ -88,6 +89,9 @@ def assemble(
     if not sites and "Site" not in rejected:
         out.plain.append(f"{root}: no Site document (exactly one is required)")
     _unique(out, by_kind["Release"], ("name",), "Release name")
+    for doc, first in shared_parameters((d, d.data["parameter"]) for d in by_kind["Release"]):
+        out.add(doc, f"parameter is already the pointer of Release {short(first.data['name'])} ({first.source}); "
+                     "two Releases on one parameter would move it back and forth", ("parameter",))
     _unique(out, by_kind["Function"], ("name",), "Function name")
     _unique(out, by_kind["Job"], ("id",), "job id")
     _unique(out, by_kind["Job"], ("token",), "tracking token", show_value=False)
@@ -233,11 +237,15 @@ def _code(doc: Doc, real_root: Path) -> tuple[bytes, str]:
         raise Problem("escapes the desired directory (via '..' or a symbolic link)", where)
     try:
         too_large = "too large ({size} bytes; CloudFront Functions allow at most {cap})"
-        return read_bounded(real, MAX_CODE_BYTES, too_large), shown
+        code_bytes = read_bounded(real, MAX_CODE_BYTES, too_large)
     except Problem as problem:
         raise Problem(f"code file {shown}: {problem.message}", where) from None
     except OSError as exc:
         raise Problem(f"code file {shown} cannot be read: {exc.strerror or exc}", where) from None
+    not_js = code_problem(code)
+    if not_js is not None:
+        raise not_js
+    return code_bytes, shown
 
 
 def tests_digest(function: Function) -> str:

@@ -18,6 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from reconciler.loading import documentrules
 from reconciler.loading.problems import Problem
 
 KINDS = ("Site", "Release", "Function", "Job")
@@ -27,10 +28,13 @@ KINDS = ("Site", "Release", "Function", "Job")
 def field_problems(kind: str, data: dict[str, Any]) -> list[Problem]:
     """Schema problems, then the rules a JSON Schema cannot say well (decimals, real dates)."""
     problems = _schema_problems(kind, data)
-    if kind == "Job":
-        reported = {p.path for p in problems}
-        problems += [p for p in _job_problems(data) if p.path not in reported]
-    return problems
+    reported = {p.path for p in problems}
+    extra = [*(_job_problems(data) if kind == "Job" else ()), *documentrules.RULES.get(kind, _none)(data)]
+    return problems + [p for p in extra if p.path not in reported]
+
+
+def _none(_data: dict[str, Any]) -> list[Problem]:
+    return []
 
 
 def _job_problems(data: dict[str, Any]) -> list[Problem]:

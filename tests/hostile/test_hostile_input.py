@@ -191,7 +191,78 @@ def _huge_key_count(d: Path) -> str:
     return "wide.yaml"
 
 
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, (old, text)
+    path.write_text(text.replace(old, new, 1))
+
+
+def _shared_parameter(d: Path) -> str:
+    text = (d / "releases.yaml").read_text()
+    first = text.split("parameter: ", 1)[1].split("\n", 1)[0]
+    second = text.split("parameter: ")[2].split("\n", 1)[0]
+    (d / "releases.yaml").write_text(text.replace(second, first))
+    return "releases.yaml"
+
+
+def _version_dots(version: str) -> Callable[[Path], str]:
+    def make(d: Path) -> str:
+        _edit(d / "releases.yaml", 'version: "v1"', f'version: "{version}"')
+        return "releases.yaml"
+
+    return make
+
+
+def _require(entry: str) -> Callable[[Path], str]:
+    def make(d: Path) -> str:
+        _edit(d / "releases.yaml", "require: [index.html, app.js]", f"require: [index.html, {entry}]")
+        return "releases.yaml"
+
+    return make
+
+
+def _require_thousands(d: Path) -> str:
+    many = ", ".join(f"f{i}.html" for i in range(5000))
+    _edit(d / "releases.yaml", "require: [index.html, app.js]", f"require: [{many}]")
+    return "releases.yaml"
+
+
+def _code_is_a_job_file(d: Path) -> str:
+    job = next((d / "jobs").iterdir()).name
+    _edit(d / "functions" / "rewrite.yaml", "code: rewrite.js", f"code: ../jobs/{job}")
+    return "rewrite.yaml"
+
+
+def _code_not_js(d: Path) -> str:
+    (d / "functions" / "rewrite.txt").write_text("function handler(e) { return e.request; }\n")
+    _edit(d / "functions" / "rewrite.yaml", "code: rewrite.js", "code: rewrite.txt")
+    return "rewrite.yaml"
+
+
+def _low_entropy_token(token: str) -> Callable[[Path], str]:
+    def make(d: Path) -> str:
+        path = next((d / "jobs").iterdir())
+        text = path.read_text()
+        old = text.split("token: ", 1)[1].split("\n", 1)[0]
+        path.write_text(text.replace(old, f'"{token}"'))
+        return path.name
+
+    return make
+
+
 CASES: dict[str, tuple[Callable[[Path], str], str]] = {
+    "two Releases sharing one SSM parameter": (_shared_parameter, "already the pointer"),
+    "Release version '.'": (_version_dots("."), "version"),
+    "Release version '..'": (_version_dots(".."), "version"),
+    "require entry absolute (/etc/passwd)": (_require("/etc/passwd"), "absolute"),
+    "require entry with .. (../other/index.html)": (_require("../other/index.html"), "'..'"),
+    "require entry a URL (https://evil.example/x)": (_require("'https://evil.example/x'"), "URL"),
+    "require entry empty ('')": (_require("''"), "require[1]"),
+    "require with 5,000 entries": (_require_thousands, "at most 100"),
+    "function code pointing at a job file": (_code_is_a_job_file, ".js"),
+    "function code not a .js file": (_code_not_js, ".js"),
+    "tracking token 0000000000000000": (_low_entropy_token("0000000000000000"), "distinct"),
+    "tracking token of 7 distinct characters": (_low_entropy_token("abcdefgabcdefgabcdefg"), "distinct"),
     "symlink loop (x.yaml -> x.yaml)": (_symlink_loop, "loop"),
     "/dev/zero symlinked in as YAML": (_dev_zero, "zero"),
     "/dev/zero as function code": (_dev_zero_code, "code"),
@@ -215,6 +286,23 @@ CASES: dict[str, tuple[Callable[[Path], str], str]] = {
 }
 
 
+WHY = {
+    'two Releases sharing one SSM parameter': 'parameter: parameter is already the pointer of Release',
+    "Release version '.'": 'version: must be a version name',
+    "Release version '..'": 'version: must be a version name',
+    'require entry absolute (/etc/passwd)': 'require[1]: must be relative to the version folder, not absolute',
+    'require entry with .. (../other/index.html)': "require[1]: must not contain '.' or '..' segments",
+    'require entry a URL (https://evil.example/x)': 'require[1]: must be a key relative to the version folder, not a URL',  # noqa: E501
+    "require entry empty ('')": 'require[1]:',
+    'require with 5,000 entries': 'require: at most 100 entries',
+    'function code pointing at a job file': 'code: must be a .js file',
+    'function code not a .js file': 'code: must be a .js file',
+    'tracking token 0000000000000000': 'token: must have at least 8 distinct characters',
+    'tracking token of 7 distinct characters': 'token: must have at least 8 distinct characters',
+}
+"""What the one error line of each well-formed-but-wrong case says."""
+
+
 @pytest.mark.timeout(20)
 @pytest.mark.parametrize("name", list(CASES))
 def test_hostile_input_is_refused(name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], table: Any) -> None:
@@ -224,6 +312,7 @@ def test_hostile_input_is_refused(name: str, tmp_path: Path, capsys: pytest.Capt
     culprit = make(root)
     started = time.monotonic()
     errors = refuse(root, culprit)
+    assert WHY.get(name, "") in "\n".join(errors), errors
     elapsed = time.monotonic() - started
     assert not (root / "pwned").exists()
     lines = validate_cli(root, capsys)
