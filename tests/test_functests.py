@@ -13,6 +13,7 @@ from reconciler.functests import check, complete_event, execute, subset_mismatch
 from reconciler.loading import load
 
 SAMPLE = Path(__file__).resolve().parent.parent / "desired"
+RUNTIME = "cloudfront-js-1.0"
 
 
 def function(code: str, *tests: tuple[str, dict[str, Any], dict[str, Any]]) -> Function:
@@ -102,7 +103,8 @@ class TestCheck:
     def test_infinite_loop(self) -> None:
         """A runaway handler is stopped and reported, without a traceback."""
         f = function("function handler(e) { while (true) {} }", ("spins", {"request": {}}, {"request": {}}))
-        assert check(f) == ["fn.yaml:10: test 'spins': the function exceeded the time limit"]
+        assert check(f) == ["fn.yaml:10: test 'spins': the function failed: The function exceeded the time limit "
+                            "(local budget 100 ms)"]
 
     def test_thrown_error(self) -> None:
         """An exception in the handler fails the test with its message."""
@@ -120,9 +122,17 @@ class TestCheck:
         code = "function handler(e) { return {statusCode: 302, headers: {location: {value: '/'}}}; }"
         assert check(function(code, ("r", {"request": {}}, {"response": {"statusCode": 302}}))) == []
 
-    def test_no_tests_no_v8(self) -> None:
-        """A function without tests needs no runtime."""
-        assert check(function("syntax error here")) == []
+    def test_code_without_tests_is_compiled(self) -> None:
+        """A function without tests is still compiled: a syntax error names the `.js` file and line."""
+        found = check(function("var ok = 1;\nsyntax error here"))
+        assert found == ["f.js:2: SyntaxError: Unexpected identifier 'error'"]
+
+    def test_logs_follow_a_failing_test_indented(self) -> None:
+        """What the handler logged is shown under the failing test, two spaces in, also when it throws."""
+        code = ("function handler(e) { console.log('seen ' + e.request.uri); console.log('a\\nb');"
+                " throw new Error('no'); }")
+        (failure,) = check(function(code, ("t", {"request": {"uri": "/x"}}, {"request": {}})))
+        assert failure == "fn.yaml:10: test 't': the function failed: Error: no\n  seen /x\n  a\n  b"
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +148,7 @@ class TestSampleFunction:
     @pytest.mark.parametrize("uri", ["/track/abc", "/book/x", "/track/fcdc1c82cb284dbe"])
     def test_rewrites_and_keeps_original_path(self, code: str, uri: str) -> None:
         """The SPA answers, and the app can still see where the visitor wanted to go."""
-        out = execute(code, complete_event({"request": {"uri": uri}})).output
+        out = execute(code, RUNTIME, complete_event({"request": {"uri": uri}})).output
         assert out is not None
         assert out["request"]["uri"] == "/index.html"
         assert out["request"]["querystring"]["original_path"] == {"value": uri}
@@ -146,13 +156,13 @@ class TestSampleFunction:
     @pytest.mark.parametrize("uri", ["/assets/app.js", "/", "/tracking", "/index.html"])
     def test_other_paths_untouched(self, code: str, uri: str) -> None:
         """Assets and the home page pass through unchanged."""
-        out = execute(code, complete_event({"request": {"uri": uri}})).output
+        out = execute(code, RUNTIME, complete_event({"request": {"uri": uri}})).output
         assert out == {"request": complete_event({"request": {"uri": uri}})["request"]}
 
     def test_existing_query_is_kept(self, code: str) -> None:
         """Other query parameters survive the rewrite."""
         event = complete_event({"request": {"uri": "/book/1", "querystring": {"utm": "x"}}})
-        out = execute(code, event).output
+        out = execute(code, RUNTIME, event).output
         assert out is not None and out["request"]["querystring"]["utm"] == {"value": "x"}
 
     def test_sample_tests_pass(self) -> None:

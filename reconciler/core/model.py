@@ -77,9 +77,12 @@ class Release:
 class FunctionTest:
     name: str
     event: Mapping[str, Any]
-    """The full viewer-request event (already completed from the shorthand)."""
+    """The full event of `event_type` (already completed from the shorthand)."""
     expect: Mapping[str, Any]
     source: Source = Source("")
+    event_type: str = "viewer-request"
+    kvs: Mapping[str, str] | None = None
+    """What `cf.kvs()` holds in this test; such a test runs locally only (SPEC section 2)."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,10 @@ class Function:
     invalidate: Invalidate = field(default_factory=dict)
     tests: tuple[FunctionTest, ...] = ()
     source: Source = Source("")
+    event: str = "viewer-request"
+    """The event type the function is written for: the default of its tests' `eventType`."""
+    key_value_stores: tuple[str, ...] = ()
+    """ARNs of the associated key value stores (at most one)."""
 
     @property
     def resource(self) -> str:

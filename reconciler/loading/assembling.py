@@ -198,14 +198,20 @@ def _function(doc: Doc, real_root: Path) -> Function:
     code, code_path = _code(doc, real_root)
     tests = d.get("tests") or []
     test_lines = _test_lines(doc, len(tests))
+    event = d.get("event", "viewer-request")
     return Function(
         name=d["name"], runtime=d["runtime"], code=code, code_path=code_path,
         comment=d.get("comment", ""), invalidate=_invalidate(d.get("invalidate")),
-        tests=tuple(
-            FunctionTest(t["name"], functests.complete_event(t["event"]), t["expect"], Source(doc.shown, line))
-            for t, line in zip(tests, test_lines, strict=True)
-        ),
-        source=doc.source,
+        tests=tuple(_test(t, Source(doc.shown, line), event) for t, line in zip(tests, test_lines, strict=True)),
+        source=doc.source, event=event, key_value_stores=tuple(d.get("keyValueStores") or ()),
+    )
+
+
+def _test(test: dict[str, Any], source: Source, default_event: str) -> FunctionTest:
+    event_type = test.get("eventType", default_event)
+    return FunctionTest(
+        test["name"], functests.complete_event(test["event"], event_type), test["expect"], source,
+        event_type=event_type, kvs=test.get("kvs"),
     )
 
 
@@ -250,6 +256,6 @@ def _code(doc: Doc, real_root: Path) -> tuple[bytes, str]:
 
 def tests_digest(function: Function) -> str:
     """What a function's test results depend on: code, runtime, the tests and their lines."""
-    parts = [function.runtime, function.code.hex(),
-             [(t.name, t.event, t.expect, str(t.source)) for t in function.tests]]
+    parts = [function.runtime, function.code.hex(), function.code_path,
+             [(t.name, t.event, t.expect, str(t.source), t.kvs) for t in function.tests]]
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=repr).encode()).hexdigest()

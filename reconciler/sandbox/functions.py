@@ -174,21 +174,22 @@ class FunctionStore:
             del self._functions[name]
 
     def test(self, name: str, if_match: str | None, stage: str | None, event: bytes) -> TestOutcome:
-        """Run one stage's code on `event` (JSON) with the local V8 runtime."""
-        from reconciler.functests import execute
+        """Run one stage's code on `event` (JSON) with the local runtime of its `Runtime`."""
+        from reconciler.cfjs import execute
 
         with self._lock:
             fn, st = self._stage(name, stage)
             self._check_if_match(fn, st, if_match)
             summary = self._summary(fn, st)
             code = fn.stages[st].code
+            runtime = fn.stages[st].config.runtime
         try:
             parsed = json.loads(event.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as exc:
             raise ApiError(400, "InvalidArgument", f"EventObject is not valid JSON: {exc}") from None
         if not isinstance(parsed, dict):
             raise ApiError(400, "InvalidArgument", "EventObject must be a JSON object")
-        run = execute(code.decode("utf-8", errors="replace"), parsed)
+        run = execute(code.decode("utf-8", errors="replace"), runtime, parsed)
         output = None if run.output is None else json.dumps(run.output, separators=(",", ":"))
         return TestOutcome(summary, run.compute_utilization, run.logs, run.error, output)
 
