@@ -11,12 +11,12 @@ from reconciler.core.settings import Settings
 
 def plan(settings: Settings, fmt: str) -> int:
     """Print the plan document on stdout; exit 0 in sync, 2 changes pending, 1 error."""
-    from reconciler import rendering
     from reconciler.aws.reading import read
     from reconciler.aws.session import make_clients
     from reconciler.core.errors import InvalidDesired, ReconcilerError
     from reconciler.core.planning import plan as make_plan
     from reconciler.loading import load
+    from reconciler.reports import rendering
     from reconciler.sanitizing import register, shown_plan
 
     events.configure(settings.log_format, sys.stderr)
@@ -70,8 +70,8 @@ def status(settings: Settings, as_json: bool) -> int:
     """
     from datetime import datetime
 
-    from reconciler import status as report
     from reconciler.cycle import statefile
+    from reconciler.reports import status as report
 
     where = settings.state_dir
     try:

@@ -137,7 +137,7 @@ class TestWorkflowShape:
 
     def test_marker_matches_the_renderer(self) -> None:
         """The workflow and `rendering.as_markdown` agree on the marker."""
-        from reconciler import rendering
+        from reconciler.reports import rendering
 
         assert rendering.MARKER == MARKER
 

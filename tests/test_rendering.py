@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from reconciler import rendering
 from reconciler.core.model import (
     Desired,
     Function,
@@ -30,6 +29,7 @@ from reconciler.core.model import (
     Site,
 )
 from reconciler.core.planning import plan
+from reconciler.reports import rendering
 
 GOLDEN = Path(__file__).parent / "golden"
 

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 
 from reconciler import operations
-from reconciler import status as report
 from reconciler.core.settings import AwsSettings, Settings
 from reconciler.cycle import statefile
+from reconciler.reports import status as report
 
 NOW = datetime(2026, 11, 26, 7, 0, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[1]
