@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from reconciler import functests
+from reconciler.cfjs import EVENT_TYPES
 from reconciler.core.model import Desired, Function, FunctionTest, Job, JobsTarget, Release, Site, Source
 from reconciler.loading.desiredfiles import inside, read_bounded
 from reconciler.loading.documentrules import code_problem, shared_parameters
@@ -208,7 +209,8 @@ def _function(doc: Doc, real_root: Path) -> Function:
 
 
 def _test(test: dict[str, Any], source: Source, default_event: str) -> FunctionTest:
-    event_type = test.get("eventType", default_event)
+    given = (test["event"].get("context") or {}).get("eventType")  # a full event written out says its type
+    event_type = test.get("eventType") or (given if given in EVENT_TYPES else default_event)
     return FunctionTest(
         test["name"], functests.complete_event(test["event"], event_type), test["expect"], source,
         event_type=event_type, kvs=test.get("kvs"),

@@ -135,6 +135,19 @@ class TestSafetyRules:
         assert "release/admin" in failed
         assert stack.parameter(releases[1].parameter) == "a1"
 
+    def test_test_with_kvs_data_runs_locally_only(self, stack: Stack) -> None:
+        """SPEC 2: a test with `kvs` is not sent to TestFunction (AWS reads the real store): the code,
+        which fails that test at AWS's empty sandbox store, is published."""
+        run(stack.reconciler())
+        function = stack.desired.functions[0]
+        code = b"function handler(event) { event.request.uri = '/kvs'; return event.request; }\n"
+        kvs_test = FunctionTest("mapped by the store", viewer_request("/a"), {"request": {"uri": "/elsewhere"}},
+                                kvs={"a": "elsewhere"})
+        stack.change(functions=(replace(function, code=code, tests=(kvs_test,)),))
+        result, _ = run(stack.reconciler())
+        assert result.result != "failed"
+        assert live_code(stack, "LIVE") == code
+
     def test_function_changed_between_plan_and_apply_is_replanned_not_overwritten(self, stack: Stack) -> None:
         """A 412 on UpdateFunction: re-read, log their change, re-plan, then git's version wins."""
         run(stack.reconciler())
