@@ -246,7 +246,7 @@ def _run(args: argparse.Namespace, s: Settings) -> int:
 
 
 def _dev(args: argparse.Namespace, s: Settings) -> int:
-    from reconciler.daemon.watching import dev
+    from reconciler.devstack import dev
 
     return dev(s)
 
@@ -264,9 +264,9 @@ def _status(args: argparse.Namespace, s: Settings) -> int:
 
 
 def _sandbox(args: argparse.Namespace, s: Settings) -> int:
-    from reconciler.sandbox.server import serve
+    from reconciler.devstack import sandbox
 
-    return serve(port=args.port, desired=s.desired)
+    return sandbox(port=args.port, desired=s.desired)
 
 
 HANDLERS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {

@@ -1,4 +1,4 @@
-"""The daemon (`run`, `dev`): triggers -> one reconcile at a time, until SIGTERM/SIGINT.
+"""The daemon (`run`; `dev` runs it against a sandbox): triggers -> one reconcile at a time, until SIGTERM/SIGINT.
 
 Triggers come from three sources and only ever *enqueue*: the file watcher (`change`), the
 interval timer (`interval`), and, with `--git-pull`, the fetch poller (`git`). While a
@@ -10,13 +10,12 @@ A failed reconcile is retried along `WatchSettings.backoff` (the last delay repe
 backoff only postpones *timed* runs, so a new commit or file change still runs at once.
 Time comes from a `Clock`, so the backoff tests use a fake one and never sleep.
 
-Called by `cli.py` (`run`, `dev`); uses `reconciling.Reconciler` (kept for the whole run: it
+Called by `cli.py` (`run`) and `devstack.py` (`dev`); uses `reconciling.Reconciler` (kept for the whole run: it
 caches the loader, the AWS clients and the read cache), `gitsync`, `notify` and `statefile`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import os
 import signal
@@ -428,28 +427,3 @@ def _on_signals(handler: Callable[[int], Any]) -> Callable[[], None]:
             signal.signal(sig, old)
 
     return restore
-
-
-# -- dev ---------------------------------------------------------------------------------------
-
-
-def dev(settings: Settings) -> int:
-    """`dev`: a sandbox on a free port, seeded from the desired state, and `run` against it."""
-    from reconciler.core.errors import InvalidDesired
-    from reconciler.loading import load
-    from reconciler.sandbox.server import start
-
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-    try:
-        desired = load(settings.desired, run_tests=False)
-    except InvalidDesired as exc:
-        for line in exc.errors:
-            print(events.redact(line), file=sys.stderr)
-        return 1
-    os.environ.setdefault("AWS_DEFAULT_REGION", desired.site.region)
-    with start(port=0, desired=desired) as sandbox:
-        sys.stdout.write(f"endpoint {sandbox.endpoint}\n")
-        sys.stdout.flush()
-        aws = dataclasses.replace(settings.aws, endpoint_url=sandbox.endpoint)
-        return run(dataclasses.replace(settings, aws=aws))

@@ -230,35 +230,69 @@ class TestProcess:
         assert daemon.named("daemon.stopping")[0]["signal"] == "SIGTERM"
 
 
+def start_dev(stack: Stack) -> tuple[Daemon, str]:
+    """`reconciler dev` on the stack's desired directory, its startup reconcile done; returns it and its endpoint."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "NOTIFY_"))}
+    env.update(PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+    command = [
+        sys.executable, "-m", "reconciler", "dev",
+        "--desired", str(stack.desired),
+        "--state-dir", str(stack.state_dir),
+        "--interval", "0.5",
+        "--log-format", "json",
+    ]  # fmt: skip
+    daemon = Daemon(
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env), stack.markers
+    )
+    stack.daemons.append(daemon)
+    daemon.wait_for("reconcile.done", timeout=30)
+    endpoint = daemon.lines[0].split()
+    assert endpoint[0] == "endpoint" and endpoint[1].startswith("http://127.0.0.1:")
+    return daemon, endpoint[1]
+
+
 class TestDev:
     def test_dev_serves_a_sandbox_and_applies_edits_live(self, stack: Stack) -> None:
         """`dev` prints its endpoint, applies the desired state to its own sandbox, and follows edits."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "NOTIFY_"))}
-        env.update(PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
-        command = [
-            sys.executable,
-            "-m",
-            "reconciler",
-            "dev",
-            "--desired",
-            str(stack.desired),
-            "--state-dir",
-            str(stack.state_dir),
-            "--interval",
-            "0.5",
-            "--log-format",
-            "json",
-        ]
-        daemon = Daemon(
-            subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env), stack.markers
-        )
-        stack.daemons.append(daemon)
-        daemon.wait_for("reconcile.done", result="applied", timeout=30)
-        endpoint = daemon.lines[0].split()
-        assert endpoint[0] == "endpoint" and endpoint[1].startswith("http://127.0.0.1:")
-        client(endpoint[1], "s3").put_object(Bucket=f"rel-{stack.tag}", Key="web/v7/index.html", Body=b"x")
+        daemon, endpoint = start_dev(stack)
+        assert daemon.named("reconcile.done")[0]["result"] == "applied"
+        client(endpoint, "s3").put_object(Bucket=f"rel-{stack.tag}", Key="web/v7/index.html", Body=b"x")
         mark = daemon.mark()
         set_version(stack.desired, stack.tag, "v7")
         daemon.wait_for("reconcile.done", since=mark, result="applied", timeout=10)
-        assert client(endpoint[1], "ssm").get_parameter(Name=stack.parameter)["Parameter"]["Value"] == "v7"
+        assert client(endpoint, "ssm").get_parameter(Name=stack.parameter)["Parameter"]["Value"] == "v7"
         assert daemon.stop() == 0
+
+    @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["stopped", "killed"])
+    def test_a_restarted_dev_creates_everything_in_its_new_sandbox(self, stack: Stack, sig: int) -> None:
+        """Stopped or killed, then started again: the new, empty sandbox gets every create; no drift."""
+        first, _ = start_dev(stack)
+        created = sorted(e["resource"] for e in first.named("action.applied"))
+        assert first.named("reconcile.done")[0]["result"] == "applied" and created
+        first.stop(sig)
+        second, endpoint = start_dev(stack)
+        done = second.named("reconcile.done")[0]
+        assert done["result"] == "applied", done
+        assert sorted(e["resource"] for e in second.named("action.applied")) == created
+        assert second.named("drift.detected") == []
+        assert client(endpoint, "ssm").get_parameter(Name=stack.parameter)["Parameter"]["Value"] == "v1"
+        assert (stack.state_dir / "dev" / "state.json").exists()
+        assert not (stack.state_dir / "state.json").exists(), "dev wrote the production state file"
+        assert second.stop() == 0
+
+    def test_a_second_dev_on_the_same_state_dir_exits_1_and_leaves_the_first_alone(self, stack: Stack) -> None:
+        """The running dev's state is not emptied by another dev started beside it."""
+        first, _ = start_dev(stack)
+        state = stack.state_dir / "dev" / "state.json"
+        baselines = json.loads(state.read_text())["baselines"]
+        assert baselines
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "NOTIFY_"))}
+        env.update(PYTHONPATH=str(ROOT))
+        done = subprocess.run(
+            [sys.executable, "-m", "reconciler", "dev", "--desired", str(stack.desired), "--state-dir",
+             str(stack.state_dir)],
+            capture_output=True, text=True, env=env, timeout=60,
+        )  # fmt: skip
+        assert done.returncode == 1 and "state directory" in done.stderr
+        assert json.loads(state.read_text())["baselines"] == baselines
+        assert first.stop() == 0
