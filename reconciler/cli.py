@@ -55,7 +55,7 @@ def _checked(name: str) -> Callable[[str], str]:
     """An argparse type that runs `newjob.<name>` so a refused value is a usage error."""
 
     def check(text: str) -> str:
-        from reconciler import newjob
+        from reconciler.loading import newjob
 
         try:
             getattr(newjob, name)(text)
@@ -222,19 +222,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _validate(args: argparse.Namespace, s: Settings) -> int:
-    from reconciler.commands import validate
+    from reconciler.commands.files import validate
 
     return validate(s)
 
 
 def _plan(args: argparse.Namespace, s: Settings) -> int:
-    from reconciler.operations import plan
+    from reconciler.commands.operations import plan
 
     return plan(s, "json" if args.json else "markdown" if args.markdown else "text")
 
 
 def _apply(args: argparse.Namespace, s: Settings) -> int:
-    from reconciler.operations import apply
+    from reconciler.commands.operations import apply
 
     return apply(s)
 
@@ -252,13 +252,13 @@ def _dev(args: argparse.Namespace, s: Settings) -> int:
 
 
 def _new_job(args: argparse.Namespace, s: Settings) -> int:
-    from reconciler.commands import new_job
+    from reconciler.commands.files import new_job
 
     return new_job(s, customer=args.customer, address=args.address, price=args.price, status=args.status)
 
 
 def _status(args: argparse.Namespace, s: Settings) -> int:
-    from reconciler.operations import status
+    from reconciler.commands.operations import status
 
     return status(s, as_json=args.json)
 

@@ -17,7 +17,7 @@ from reconciler.loading.documentrules import (
     shared_parameters,
     weak_id,
 )
-from reconciler.newjob import job_document
+from reconciler.loading.newjob import job_document
 
 
 class TestRequire:

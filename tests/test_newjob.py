@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.loading import load
-from reconciler.newjob import NewJobError, job_document, parse_price
+from reconciler.loading.newjob import NewJobError, job_document, parse_price
 from tests.test_loading import tree, valid_files
 
 PROJECT = Path(__file__).resolve().parent.parent

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from reconciler import operations
+from reconciler.commands import operations
 from reconciler.core.settings import AwsSettings, Settings
 from reconciler.cycle import statefile
 from reconciler.reports import status as report

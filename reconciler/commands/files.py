@@ -71,7 +71,7 @@ def _escape(text: str, prop: bool) -> str:
 
 def new_job(settings: Settings, customer: str, address: str, price: str, status: str) -> int:
     """SPEC 4: write desired/jobs/<id>.yaml; print its path and `/track/<token>`, nothing else."""
-    from reconciler.newjob import NewJobError, write_job
+    from reconciler.loading.newjob import NewJobError, write_job
 
     try:
         path, token = write_job(settings.desired, customer, address, price, status)

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import yaml
 
-from reconciler.loading import check_text, schema
+from reconciler.loading.loader import check_text
+from reconciler.loading.schemachecking import schema
 
 CURRENCY = "USD"
 
