@@ -149,6 +149,17 @@ class TestLoop:
         loop.run()
         assert fake.calls == [(0, "startup"), (0.3, "change"), (30.3, "interval")]
 
+    def test_a_failing_change_restarts_the_backoff_and_interval_retries_climb_it(self) -> None:
+        """After 1, 2, 5 s of retries, a file change runs at once; its failure waits 1 s again, then 2."""
+        loop, fake, clock = make_loop(results=["failed"] * 6, limit=6)
+        clock.at(9.5, lambda: loop.triggers.enqueue("change"))
+        loop.run()
+        assert fake.calls == [
+            (0, "startup"), (1, "interval"), (3, "interval"), (8, "interval"),
+            (9.5, "change"), (10.5, "interval"),
+        ]  # fmt: skip
+        assert loop.failures == 2
+
     def test_invalid_desired_state_does_not_back_off(self) -> None:
         """Invalid desired state waits for a change (or the interval), not a retry schedule."""
         loop, fake, _ = make_loop(results=["invalid", "invalid"], limit=2)

@@ -7,7 +7,8 @@ workqueue): a burst of edits costs one extra reconcile, not one per file. Every 
 level-triggered (read everything, plan from scratch), so which trigger woke it is only a label.
 
 A failed reconcile is retried along `WatchSettings.backoff` (the last delay repeats); the
-backoff only postpones *timed* runs, so a new commit or file change still runs at once.
+backoff only postpones *timed* runs, so a new commit or file change still runs at once, and
+its failure (new desired state) starts the backoff again at its first step.
 Time comes from a `Clock`, so the backoff tests use a fake one and never sleep.
 
 Called by `cli.py` (`run`) and `devstack.py` (`dev`); uses `reconciling.Reconciler` (kept for the whole run: it
@@ -149,17 +150,17 @@ class Loop:
             self.busy_since = None
         self.runs += 1
         release_freed_memory()
-        self._schedule(result)
+        self._schedule(result, trigger)
         if self.after is not None:
             self.after(result)
         return result
 
-    def _schedule(self, result: Any) -> None:
+    def _schedule(self, result: Any, trigger: str) -> None:
         """Next timed run: one interval on, or the next backoff step after a failure."""
         from reconciler.cycle.reconciling import FAILED
 
         if result.result == FAILED:
-            self.failures += 1
+            self.failures = 1 if trigger in (CHANGE, GIT) else self.failures + 1
             backoff = self.watch.backoff or (self.watch.interval,)
             delay = float(backoff[min(self.failures, len(backoff)) - 1])
             self.log.warning("reconcile.backoff", failures=self.failures, delay=delay)

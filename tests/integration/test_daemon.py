@@ -280,6 +280,26 @@ class TestDev:
         assert not (stack.state_dir / "state.json").exists(), "dev wrote the production state file"
         assert second.stop() == 0
 
+    def test_a_desired_change_is_applied_at_once_while_a_failure_backs_off(self, stack: Stack) -> None:
+        """A version without files fails and backs off 1, 2, 5 s; the next edit is reconciled at once,
+        its own failure backs off from 1 s again, and a good edit goes live."""
+        daemon, endpoint = start_dev(stack)
+        mark = daemon.mark()
+        set_version(stack.desired, stack.tag, "v404")  # no such folder in the sandbox: apply refuses
+        daemon.wait_for("reconcile.backoff", since=mark, failures=3, delay=5.0, timeout=30)
+        waiting = daemon.mark()
+        set_version(stack.desired, stack.tag, "v405")
+        assert daemon.wait_for("reconcile.start", since=waiting, timeout=4)["trigger"] == "change"
+        assert daemon.wait_for("reconcile.backoff", since=waiting, timeout=4)["failures"] == 1
+        client(endpoint, "s3").put_object(Bucket=f"rel-{stack.tag}", Key="web/v8/index.html", Body=b"v8")
+        fixed = daemon.mark()
+        set_version(stack.desired, stack.tag, "v8")
+        done = daemon.wait_for("reconcile.done", since=fixed, result="applied", timeout=4)
+        assert [e["trigger"] for e in daemon.named("reconcile.start", since=fixed)][:1] == ["change"]
+        assert done["changes"] >= 1
+        assert client(endpoint, "ssm").get_parameter(Name=stack.parameter)["Parameter"]["Value"] == "v8"
+        assert daemon.stop() == 0
+
     def test_a_second_dev_on_the_same_state_dir_exits_1_and_leaves_the_first_alone(self, stack: Stack) -> None:
         """The running dev's state is not emptied by another dev started beside it."""
         first, _ = start_dev(stack)
