@@ -9,6 +9,8 @@ moto or `reconciler.sandbox`.
 `dev` keeps its state in `<state-dir>/dev/` and empties it before the daemon starts: what an
 earlier sandbox held (baselines, owed invalidations, the last result) can neither show up as drift
 nor make the daemon skip a create. Production state (`<state-dir>/state.json`) is never touched.
+The sandbox's URL is also written to `<state-dir>/dev/endpoint`, so another window can point
+`upload`, `plan` or `status` at it.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ EXTRA_MODULES = ("moto", "flask", "werkzeug", "boto3")
 
 INSTALL_EXTRA = "pip install 'edge-reconciler[sandbox]'"
 DEV_STATE = "dev"
+ENDPOINT_FILE = "endpoint"
+"""`<dev state>/endpoint`: the running sandbox's URL, for other windows (`AWS_ENDPOINT_URL=$(cat ...)`)."""
 
 
 def missing_extra() -> str | None:
@@ -109,5 +113,6 @@ def dev(settings: Settings) -> int:
     with start(port=0, desired=desired) as box:
         sys.stdout.write(f"endpoint {box.endpoint}\n")
         sys.stdout.flush()
+        (state_dir / ENDPOINT_FILE).write_text(f"{box.endpoint}\n")
         aws = dataclasses.replace(settings.aws, endpoint_url=box.endpoint)
         return watching.run(dataclasses.replace(settings, aws=aws, state_dir=state_dir))

@@ -80,10 +80,25 @@ class TestWorkflowShape:
         assert workflow()["permissions"] == {"contents": "read", "id-token": "write", "pull-requests": "write"}
 
     def test_python_and_install(self) -> None:
-        """Python 3.11 and the reconciler installed from the checkout."""
+        """Python 3.11; the dependencies from the hashed lock, then the reconciler without resolving again."""
         assert step_using("actions/checkout@")
         assert str(step_using("actions/setup-python@")["with"]["python-version"]) == "3.11"
-        assert step_running("pip install .")
+        run = step_running("pip install --require-hashes -r requirements.lock")["run"]
+        assert "pip install --no-deps ." in run
+
+    def test_pip_downloads_are_cached_on_the_lock(self) -> None:
+        """setup-python caches pip's downloads, keyed on the file that pins them."""
+        config = step_using("actions/setup-python@")["with"]
+        assert config["cache"] == "pip"
+        assert config["cache-dependency-path"] == "requirements.lock"
+        assert (ROOT / config["cache-dependency-path"]).is_file()
+
+    def test_every_action_is_pinned_by_a_full_commit_sha_with_its_tag_beside_it(self) -> None:
+        """A tag can be moved by whoever controls the action's repository; a commit SHA cannot."""
+        lines = [line for line in WORKFLOW.read_text().splitlines() if re.match(r"\s*(-\s+)?uses:", line)]
+        assert len(lines) == len([s for s in steps() if "uses" in s]) >= 4
+        for line in lines:
+            assert re.fullmatch(r"\s*(-\s+)?uses: [\w.-]+/[\w.-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+", line), line
 
     def test_validate_runs_before_aws(self) -> None:
         """Invalid YAML fails fast, before any credential is requested."""

@@ -73,10 +73,12 @@ def filled_policy(stack: Stack) -> dict[str, Any]:
         "SITE_DISTRIBUTION_ID": d.site.distributions["web"],
         "DASHBOARD_DISTRIBUTION_ID": d.site.distributions["admin"],
         "RELEASES_BUCKET": d.releases[0].bucket,
-        "RELEASES_PREFIX": "",
+        "SITE_RELEASE_PREFIX": d.releases[0].prefix,
+        "DASHBOARD_RELEASE_PREFIX": d.releases[1].prefix,
         "JOBS_BUCKET": d.site.jobs.bucket,
         "JOBS_KEY": d.site.jobs.key,
     }
+    assert all(values.values()), "an empty placeholder would widen a grant to the whole bucket"
     text = POLICY.read_text()
     for key, value in values.items():
         text = text.replace("${" + key + "}", value)

@@ -277,6 +277,7 @@ class TestDev:
         assert second.named("drift.detected") == []
         assert client(endpoint, "ssm").get_parameter(Name=stack.parameter)["Parameter"]["Value"] == "v1"
         assert (stack.state_dir / "dev" / "state.json").exists()
+        assert (stack.state_dir / "dev" / "endpoint").read_text() == f"{endpoint}\n"
         assert not (stack.state_dir / "state.json").exists(), "dev wrote the production state file"
         assert second.stop() == 0
 
