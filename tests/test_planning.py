@@ -196,3 +196,43 @@ class TestUnreadableLiveJobs:
         action = plan(DESIRED, live).changes[0]
         assert action.action == "update" and action.detail["replaced"] is True
         assert action.detail["added"] == ["job_1"]
+
+
+class TestFunctionSettings:
+    """SPEC 2: a Function's runtime, comment and keyValueStores are compared and updated with its code."""
+
+    STORE = "arn:aws:cloudfront::123456789012:key-value-store/5e3f1c2a-0000-4000-8000-000000000001"
+
+    def test_key_value_store_association_is_a_change(self) -> None:
+        """A store associated in git but not live updates the function, and the plan says from what to what."""
+        from dataclasses import replace
+
+        desired = replace(DESIRED, functions=(replace(FUNC, key_value_stores=(self.STORE,)),))
+        (action, _) = plan(desired, IN_SYNC).actions  # the update, then its invalidation
+        assert (action.action, action.resource) == ("update", "function/rewrite")
+        assert action.detail["fields"] == ["keyValueStores"]
+        assert action.detail["settings"] == {"keyValueStores": ["(none)", self.STORE]}
+
+    def test_associated_store_in_sync(self) -> None:
+        """The same store live and desired: nothing to do."""
+        from dataclasses import replace
+
+        desired = replace(DESIRED, functions=(replace(FUNC, key_value_stores=(self.STORE,)),))
+        live_stage = replace(stage(etag="L1"), key_value_stores=(self.STORE,))
+        live = with_(IN_SYNC, functions={"rewrite": LiveFunction("rewrite", live_stage, live_stage)})
+        assert plan(desired, live).actions == ()
+
+    @pytest.mark.parametrize(("field", "live_stage", "shown"), [
+        ("runtime", stage(runtime="cloudfront-js-1.0", etag="L1"), ["cloudfront-js-1.0", "cloudfront-js-2.0"]),
+        ("comment", stage(comment="old words", etag="L1"), ["old words", "a comment"]),
+    ])
+    def test_runtime_and_comment_changes_are_shown(self, field: str, live_stage: FunctionStage,
+                                                    shown: list[str]) -> None:
+        """The plan carries the old and new value of what changed."""
+        live = with_(IN_SYNC, functions={"rewrite": LiveFunction("rewrite", stage(etag="D1"), live_stage)})
+        action = plan(DESIRED, live).actions[0]
+        assert action.detail["fields"] == [field] and action.detail["settings"] == {field: shown}
+
+    def test_digest_without_store_is_unchanged(self) -> None:
+        """Drift baselines recorded before keyValueStores existed keep matching."""
+        assert observe(DESIRED, IN_SYNC)["function/rewrite"].in_sync

@@ -89,7 +89,9 @@ def _collect(futures: list[tuple[Action, Future[None]]]) -> list[Outcome]:
 def write_function(clients: Clients, function: Function, action: Action, notify: Notify) -> None:
     """Create or update DEVELOPMENT, test it there, publish it to LIVE: every write with IfMatch."""
     cf = clients.cloudfront
-    config = {"Comment": function.comment or "", "Runtime": function.runtime}
+    stores = [{"KeyValueStoreARN": arn} for arn in function.key_value_stores]
+    config = {"Comment": function.comment or "", "Runtime": function.runtime,
+              "KeyValueStoreAssociations": {"Quantity": len(stores), "Items": stores}}
     if action.action == "create":
         answer = cf.create_function(Name=function.name, FunctionConfig=config, FunctionCode=function.code)
         etag = answer.get("ETag") or _development_etag(clients, function.name)

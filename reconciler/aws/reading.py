@@ -91,7 +91,8 @@ def read_stage(clients: Clients, name: str, stage: str, cache: ReadCache) -> Fun
             with cache.lock:
                 cache.code = {k: v for k, v in cache.code.items() if k[:2] != (name, stage)}
                 cache.code[key] = code
-    return FunctionStage(etag, code, config.get("Runtime", ""), config.get("Comment", "") or "")
+    stores = tuple(i["KeyValueStoreARN"] for i in (config.get("KeyValueStoreAssociations") or {}).get("Items") or [])
+    return FunctionStage(etag, code, config.get("Runtime", ""), config.get("Comment", "") or "", stores)
 
 
 def _unless_absent(call: Any, name: str, stage: str) -> Any:

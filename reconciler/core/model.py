@@ -150,6 +150,7 @@ class FunctionStage:
     code: bytes
     runtime: str
     comment: str = ""
+    key_value_stores: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -86,6 +86,7 @@ def stage_equals(function: Function, stage: FunctionStage | None) -> bool:
         and stage.code == function.code
         and stage.runtime == function.runtime
         and (stage.comment or "") == (function.comment or "")
+        and stage.key_value_stores == function.key_value_stores
     )
 
 
@@ -108,6 +109,7 @@ def _plan_function(function: Function, live: LiveFunction | None) -> Action | No
         {
             "name": function.name,
             "fields": _function_fields(function, current),
+            "settings": _settings_changed(function, current),
             "diff": code_diff(function.name, current.code if current else b"", function.code),
             "development_etag": development.etag if development else None,
             "tests": [t.name for t in function.tests],
@@ -117,7 +119,7 @@ def _plan_function(function: Function, live: LiveFunction | None) -> Action | No
 
 def _function_fields(function: Function, current: FunctionStage | None) -> list[str]:
     if current is None:
-        return ["code", "runtime", "comment"]
+        return ["code", "runtime", "comment"] + (["keyValueStores"] if function.key_value_stores else [])
     fields = []
     if current.code != function.code:
         fields.append("code")
@@ -125,7 +127,21 @@ def _function_fields(function: Function, current: FunctionStage | None) -> list[
         fields.append("runtime")
     if (current.comment or "") != (function.comment or ""):
         fields.append("comment")
+    if current.key_value_stores != function.key_value_stores:
+        fields.append("keyValueStores")
     return fields
+
+
+def _settings_changed(function: Function, current: FunctionStage | None) -> dict[str, list[str]]:
+    """Runtime, comment and key value store: LIVE -> desired, for those that differ (shown by plan)."""
+    def shown(stage: FunctionStage | Function | None) -> dict[str, str]:
+        if stage is None:
+            return {"runtime": "(absent)", "comment": "(absent)", "keyValueStores": "(none)"}
+        return {"runtime": stage.runtime, "comment": stage.comment or "",
+                "keyValueStores": ", ".join(stage.key_value_stores) or "(none)"}
+
+    old, new = shown(current), shown(function)
+    return {name: [old[name], new[name]] for name in old if old[name] != new[name]}
 
 
 def code_diff(name: str, old: bytes, new: bytes) -> str:
@@ -345,8 +361,11 @@ class Observation:
         return self.desired == self.live
 
 
-def _stage_digest(code: bytes, runtime: str, comment: str) -> str:
-    return digest({"code": digest(code), "runtime": runtime, "comment": comment or ""})
+def _stage_digest(code: bytes, runtime: str, comment: str, key_value_stores: tuple[str, ...] = ()) -> str:
+    parts: dict[str, Any] = {"code": digest(code), "runtime": runtime, "comment": comment or ""}
+    if key_value_stores:  # only when set, so the digests recorded before this field existed still match
+        parts["keyValueStores"] = list(key_value_stores)
+    return digest(parts)
 
 
 def observe(desired: Desired, live: Live) -> dict[str, Observation]:
@@ -356,8 +375,8 @@ def observe(desired: Desired, live: Live) -> dict[str, Observation]:
         current = live.functions.get(f.name)
         stage = current.live if current else None
         seen[f.resource] = Observation(
-            _stage_digest(f.code, f.runtime, f.comment),
-            _stage_digest(stage.code, stage.runtime, stage.comment) if stage else None,
+            _stage_digest(f.code, f.runtime, f.comment, f.key_value_stores),
+            _stage_digest(stage.code, stage.runtime, stage.comment, stage.key_value_stores) if stage else None,
         )
     for r in desired.releases:
         value = live.parameters.get(r.parameter)

@@ -149,6 +149,7 @@ def _problems_of(error: Any) -> list[Problem]:
         "minLength": lambda: "must not be empty" if arg == 1 else f"must be at least {arg} characters",
         "maxLength": lambda: f"must be at most {arg} characters",
         "minItems": lambda: "must not be empty" if arg == 1 else f"must have at least {arg} items",
+        "maxItems": lambda: f"must have at most {arg} item" + ("" if arg == 1 else "s"),
         "minProperties": lambda: "must not be empty" if arg == 1 else f"must have at least {arg} entries",
     }
     message = messages.get(rule)

@@ -75,6 +75,7 @@ def detail_lines(action: Action) -> list[str]:
     d = action.detail
     if action.kind == FUNCTION:
         out = [f"fields: {', '.join(d.get('fields', []))}"]
+        out += [f"{name}: {old} -> {new}" for name, (old, new) in (d.get("settings") or {}).items()]
         if d.get("tests"):
             out.append(f"tests before publishing: {len(d['tests'])}")
         diff: str = d.get("diff", "")

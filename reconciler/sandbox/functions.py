@@ -174,12 +174,22 @@ class FunctionStore:
             del self._functions[name]
 
     def test(self, name: str, if_match: str | None, stage: str | None, event: bytes) -> TestOutcome:
-        """Run one stage's code on `event` (JSON) with the local runtime of its `Runtime`."""
-        from reconciler.cfjs import execute
+        """Run one stage's code on `event` (JSON) with the local runtime of its `Runtime`.
 
+        As the API reference and botocore's model say: EventObject is at most 40,960 bytes, and the
+        operation's errors are InvalidArgument, InvalidIfMatchVersion (also for a stale ETag: the
+        model lists no PreconditionFailed for TestFunction), NoSuchFunctionExists.
+        https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_TestFunction.html"""
+        from reconciler.cfjs import execute
+        from reconciler.cfjs.features import EVENT_LIMIT_BYTES
+
+        if len(event) > EVENT_LIMIT_BYTES:
+            raise ApiError(400, "InvalidArgument", f"EventObject is larger than {EVENT_LIMIT_BYTES} bytes")
         with self._lock:
             fn, st = self._stage(name, stage)
-            self._check_if_match(fn, st, if_match)
+            _check_if_match_format(if_match)
+            if if_match != fn.stages[st].etag:
+                raise ApiError(400, "InvalidIfMatchVersion", f"The If-Match version is not the current one of {st}")
             summary = self._summary(fn, st)
             code = fn.stages[st].code
             runtime = fn.stages[st].config.runtime

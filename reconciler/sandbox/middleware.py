@@ -244,7 +244,7 @@ def _test_result(outcome: TestOutcome) -> dict[str, Any]:
         "FunctionSummary": summary_dict(outcome.summary),
         "ComputeUtilization": str(outcome.compute_utilization),
         "FunctionExecutionLogs": list(outcome.logs),
-        "FunctionErrorMessage": outcome.error,
+        "FunctionErrorMessage": outcome.error or "",  # AWS answers "" when the function succeeded
         "FunctionOutput": outcome.output,
     }
 

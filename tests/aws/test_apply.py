@@ -135,6 +135,25 @@ class TestSafetyRules:
         assert "release/admin" in failed
         assert stack.parameter(releases[1].parameter) == "a1"
 
+    def test_key_value_store_association_is_applied_and_removed(self, stack: Stack) -> None:
+        """keyValueStores reaches DEVELOPMENT and LIVE (KeyValueStoreAssociations), and leaves with git."""
+        store = "arn:aws:cloudfront::123456789012:key-value-store/8d1c2a3b-0000-4000-8000-00000000abcd"
+        run(stack.reconciler())
+        function = stack.desired.functions[0]
+
+        def associations(stage: str) -> list[str]:
+            config = stack.cf.describe_function(Name=function.name, Stage=stage)["FunctionSummary"]["FunctionConfig"]
+            return [i["KeyValueStoreARN"] for i in config.get("KeyValueStoreAssociations", {}).get("Items", [])]
+
+        stack.change(functions=(replace(function, key_value_stores=(store,)),))
+        result, _ = run(stack.reconciler())
+        assert result.changes >= 1 and associations("LIVE") == associations("DEVELOPMENT") == [store]
+        again, _ = run(stack.reconciler())
+        assert again.writes == 0
+        stack.change(functions=(function,))
+        run(stack.reconciler())
+        assert associations("LIVE") == []
+
     def test_test_with_kvs_data_runs_locally_only(self, stack: Stack) -> None:
         """SPEC 2: a test with `kvs` is not sent to TestFunction (AWS reads the real store): the code,
         which fails that test at AWS's empty sandbox store, is published."""

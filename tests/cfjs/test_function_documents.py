@@ -142,3 +142,11 @@ def test_results_cloudfront_rejects(tmp_path: Path, code: str, why: str) -> None
     tests = "  - name: t\n    event: {request: {uri: /}}\n    expect: {request: {}}\n"
     (found,) = errors(tmp_path, function(tests=tests), code + "\n")
     assert found.startswith("fn/f.yaml:6: test 't': the function failed: ") and why in found
+
+
+def test_at_most_one_key_value_store(tmp_path: Path) -> None:
+    """CloudFront associates at most one key value store with a function."""
+    arns = ", ".join(f"arn:aws:cloudfront::123456789012:key-value-store/{n}" for n in ("a1", "b2"))
+    code = "function handler(e) { return e.request; }"
+    (found,) = errors(tmp_path, function(extra=f"keyValueStores: [{arns}]\n"), code)
+    assert found == "fn/f.yaml:5: keyValueStores: must have at most 1 item"

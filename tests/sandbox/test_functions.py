@@ -20,7 +20,7 @@ def error_code(info: pytest.ExceptionInfo[ClientError]) -> tuple[int, str]:
     return err["ResponseMetadata"]["HTTPStatusCode"], err["Error"]["Code"]
 
 
-def create(cloudfront: Any, name: str, code: bytes = REWRITE, config: dict[str, str] = CONFIG) -> str:
+def create(cloudfront: Any, name: str, code: bytes = REWRITE, config: dict[str, Any] = CONFIG) -> str:
     return str(cloudfront.create_function(Name=name, FunctionConfig=config, FunctionCode=code)["ETag"])
 
 
@@ -213,13 +213,62 @@ class TestTestFunction:
         test = cloudfront.test_function(Name=function_name, IfMatch=live, Stage="LIVE", EventObject=event)["TestResult"]
         assert json.loads(test["FunctionOutput"])["request"]["uri"] == "/index.html"
 
-    def test_wrong_stage_etag_is_precondition_failed(self, cloudfront: Any, function_name: str) -> None:
-        """TestFunction checks IfMatch against the tested stage's ETag."""
+    def test_wrong_stage_etag_is_invalid_if_match_version(self, cloudfront: Any, function_name: str) -> None:
+        """TestFunction checks IfMatch against the tested stage's ETag; its errors in the API model have
+        no PreconditionFailed, so a wrong one is 400 InvalidIfMatchVersion."""
         etag = create(cloudfront, function_name)
         cloudfront.publish_function(Name=function_name, IfMatch=etag)
         with pytest.raises(ClientError) as info:
             cloudfront.test_function(Name=function_name, IfMatch=etag, Stage="LIVE", EventObject=b"{}")
-        assert error_code(info) == (412, "PreconditionFailed")
+        assert error_code(info) == (400, "InvalidIfMatchVersion")
+        assert "InvalidIfMatchVersion" in [s.name for s in cloudfront.meta.service_model.operation_model(
+            "TestFunction").error_shapes]
+
+    def test_success_has_an_empty_error_message(self, cloudfront: Any, function_name: str) -> None:
+        """As AWS answers (the samples' READMEs show it): FunctionErrorMessage is "" when the function ran."""
+        etag = create(cloudfront, function_name)
+        event = json.dumps(viewer_request("/")).encode()
+        test = cloudfront.test_function(Name=function_name, IfMatch=etag, EventObject=event)["TestResult"]
+        assert test["FunctionErrorMessage"] == ""
+
+    def test_error_keeps_logs_and_utilization(self, cloudfront: Any, function_name: str) -> None:
+        """A function that logs then throws: the logs and the compute utilization come back with the error."""
+        code = b"function handler(event) { console.log('before the fall'); throw new Error('boom'); }"
+        etag = create(cloudfront, function_name, code=code)
+        event = json.dumps(viewer_request("/")).encode()
+        test = cloudfront.test_function(Name=function_name, IfMatch=etag, EventObject=event)["TestResult"]
+        assert "boom" in test["FunctionErrorMessage"]
+        assert test["FunctionExecutionLogs"] == ["before the fall"]
+        assert 1 <= int(test["ComputeUtilization"]) <= 100
+
+    def test_event_over_40_kb_is_invalid_argument(self, cloudfront: Any, function_name: str) -> None:
+        """EventObject is at most 40,960 bytes (the API model's limit)."""
+        etag = create(cloudfront, function_name)
+        event = json.dumps({**viewer_request("/"), "pad": "x" * 41000}).encode()
+        with pytest.raises(ClientError) as info:
+            cloudfront.test_function(Name=function_name, IfMatch=etag, EventObject=event)
+        assert error_code(info) == (400, "InvalidArgument")
+
+    def test_runs_under_the_stage_runtime(self, cloudfront: Any, function_name: str) -> None:
+        """The code runs under its function's Runtime: 2.0's async handler and `import` work, 1.0 refuses them."""
+        code = (b"import cf from 'cloudfront';\nasync function handler(event) {\n"
+                b"  event.request.uri = await Promise.resolve('/async'); return event.request;\n}\n")
+        event = json.dumps(viewer_request("/")).encode()
+        etag = create(cloudfront, function_name, code=code)
+        test = cloudfront.test_function(Name=function_name, IfMatch=etag, EventObject=event)["TestResult"]
+        assert json.loads(test["FunctionOutput"])["request"]["uri"] == "/async"
+        older = function_name + "-1"
+        old = create(cloudfront, older, code=code, config={"Comment": "", "Runtime": "cloudfront-js-1.0"})
+        refused = cloudfront.test_function(Name=older, IfMatch=old, EventObject=event)["TestResult"]
+        assert "cloudfront-js-1.0 does not support `import`" in refused["FunctionErrorMessage"]
+
+    def test_key_value_store_association_is_stored_and_returned(self, cloudfront: Any, function_name: str) -> None:
+        """FunctionConfig.KeyValueStoreAssociations comes back from Describe, as stored."""
+        arn = "arn:aws:cloudfront::123456789012:key-value-store/0a1b2c3d-0000-4000-8000-000000000000"
+        config = {**CONFIG, "KeyValueStoreAssociations": {"Quantity": 1, "Items": [{"KeyValueStoreARN": arn}]}}
+        create(cloudfront, function_name, config=config)
+        described = cloudfront.describe_function(Name=function_name)["FunctionSummary"]["FunctionConfig"]
+        assert described["KeyValueStoreAssociations"] == {"Quantity": 1, "Items": [{"KeyValueStoreARN": arn}]}
 
 
 class TestDeleteAndList:
