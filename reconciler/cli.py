@@ -246,7 +246,7 @@ def _run(args: argparse.Namespace, s: Settings) -> int:
 
 
 def _dev(args: argparse.Namespace, s: Settings) -> int:
-    from reconciler.devstack import dev
+    from reconciler.commands.devstack import dev
 
     return dev(s)
 
@@ -264,7 +264,7 @@ def _status(args: argparse.Namespace, s: Settings) -> int:
 
 
 def _sandbox(args: argparse.Namespace, s: Settings) -> int:
-    from reconciler.devstack import sandbox
+    from reconciler.commands.devstack import sandbox
 
     return sandbox(port=args.port, desired=s.desired)
 

@@ -1,6 +1,6 @@
 """What a production install (`pip install .`, no extra) must run on: SPEC section 6.
 
-- Every module outside `reconciler/sandbox/` and `reconciler/devstack.py` imports (at the top or
+- Every module outside `reconciler/sandbox/` and `reconciler/commands/devstack.py` imports (at the top or
   lazily inside a function) only the standard library, the project, and what
   `[project.dependencies]` brings: never moto, its web stack or boto3, which the `sandbox` extra adds.
 - Importing the whole production code loads none of them.
@@ -22,7 +22,7 @@ from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "reconciler"
-SANDBOX_ONLY = ("reconciler.sandbox", "reconciler.devstack")
+SANDBOX_ONLY = ("reconciler.sandbox", "reconciler.commands.devstack")
 """The modules that may use the sandbox extra (only `cli` imports them, for `sandbox` and `dev`)."""
 EXTRA_ONLY = ("moto", "flask", "flask_cors", "werkzeug", "boto3", "s3transfer")
 
@@ -100,7 +100,7 @@ class TestProductionImports:
             if name.startswith(SANDBOX_ONLY[0]) or name.split(".")[0] in EXTRA_ONLY
         ]
         assert bad == [], bad
-        importers = {module_name(p) for p in production_modules() if "reconciler.devstack" in imported(p)}
+        importers = {module_name(p) for p in production_modules() if "reconciler.commands.devstack" in imported(p)}
         assert importers == {"reconciler.cli"}
 
     def test_the_sandbox_extra_is_not_a_production_dependency(self) -> None:

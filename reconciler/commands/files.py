@@ -17,7 +17,7 @@ from reconciler.core.settings import Settings
 def validate(settings: Settings) -> int:
     """SPEC 4: exit 0 valid, 1 invalid; errors one per line on stderr (GitHub annotations in Actions)."""
     from reconciler.loading import load
-    from reconciler.sanitizing import clean
+    from reconciler.reports.sanitizing import clean
 
     try:
         desired = load(settings.desired)

@@ -17,7 +17,7 @@ def plan(settings: Settings, fmt: str) -> int:
     from reconciler.core.planning import plan as make_plan
     from reconciler.loading import load
     from reconciler.reports import rendering
-    from reconciler.sanitizing import register, shown_plan
+    from reconciler.reports.sanitizing import register, shown_plan
 
     events.configure(settings.log_format, sys.stderr)
     try:
@@ -95,7 +95,7 @@ def status(settings: Settings, as_json: bool) -> int:
         print(f"reconciler: state file is unreadable: {where / statefile.STATE}: {exc}", file=sys.stderr)
         return 1
     _register_job_secrets(settings)
-    from reconciler.sanitizing import clean
+    from reconciler.reports.sanitizing import clean
 
     code = current.exit_code
     current = report.shown(current, clean)
@@ -106,7 +106,7 @@ def status(settings: Settings, as_json: bool) -> int:
 
 def _register_job_secrets(settings: Settings) -> None:
     """Best effort, files only: recorded errors may quote an AWS message echoing job data."""
-    from reconciler.sanitizing import register
+    from reconciler.reports.sanitizing import register
 
     try:
         from reconciler.loading import load

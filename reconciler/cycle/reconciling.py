@@ -14,7 +14,7 @@ from typing import Any
 
 import structlog
 
-from reconciler import events, sanitizing
+from reconciler import events
 from reconciler.core import drift
 from reconciler.core.errors import InvalidDesired, PreconditionFailed, ReconcilerError
 from reconciler.core.model import Desired
@@ -22,6 +22,7 @@ from reconciler.core.planning import Action, Plan, invalidations_for, observe, p
 from reconciler.core.settings import Settings
 from reconciler.cycle import statefile
 from reconciler.loading import gitinfo
+from reconciler.reports import sanitizing
 
 IN_SYNC, APPLIED, DRIFT, FAILED, INVALID = "in_sync", "applied", "drift", "failed", "invalid"
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from reconciler.core.model import Desired, Function
 from reconciler.core.planning import FUNCTION, INVALIDATION, JOBS, RELEASE, Action, Plan
-from reconciler.sanitizing import clean
+from reconciler.reports.sanitizing import clean
 
 
 def as_json(plan: Plan) -> str:
