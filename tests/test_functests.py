@@ -127,6 +127,30 @@ class TestCheck:
         found = check(function("var ok = 1;\nsyntax error here"))
         assert found == ["f.js:2: SyntaxError: Unexpected identifier 'error'"]
 
+    def test_code_with_tests_that_does_not_compile(self) -> None:
+        """With tests too, code that does not compile is one error at its `.js` line, not failed tests."""
+        code = "function handler(e) {\n  return e.request\n  var = 1;\n}"
+        f = function(code, ("t", {"request": {}}, {"request": {}}))
+        assert check(f) == ["f.js:3: SyntaxError: Unexpected token '='"]
+
+    def test_tests_do_not_see_each_others_globals(self) -> None:
+        """Tests share a V8 context only while they leave it clean: what one test puts on globalThis
+        or a built-in prototype is gone for the next."""
+        code = ("function handler(e) {\n  var seen = typeof globalThis.mark + typeof ''.shout;\n"
+                "  globalThis.mark = 1; String.prototype.shout = function () { return 'x'; };\n"
+                "  e.request.headers.seen = {value: seen}; return e.request;\n}")
+        fresh = {"request": {"headers": {"seen": {"value": "undefinedundefined"}}}}
+        f = function(code, ("first", {"request": {}}, fresh), ("second", {"request": {}}, fresh))
+        assert check(f) == []
+
+    def test_a_stopped_run_does_not_stop_the_next_test(self) -> None:
+        """After a run stopped for time, the next test runs in a fresh context."""
+        code = "function handler(e) { if (e.request.uri === '/spin') { for (;;) {} } return e.request; }"
+        f = function(code, ("spins", {"request": {"uri": "/spin"}}, {"request": {}}),
+                     ("runs", {"request": {"uri": "/ok"}}, {"request": {"uri": "/ok"}}))
+        (failure,) = check(f)
+        assert failure.startswith("fn.yaml:10: test 'spins': the function failed: The function exceeded the time")
+
     def test_logs_follow_a_failing_test_indented(self) -> None:
         """What the handler logged is shown under the failing test, two spaces in, also when it throws."""
         code = ("function handler(e) { console.log('seen ' + e.request.uri); console.log('a\\nb');"

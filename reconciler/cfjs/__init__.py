@@ -5,12 +5,12 @@ TestFunction runs code with it. It imports no AWS library. What it supports, and
 know, is in docs/function-runtime.md; the facts come from AWS's pages listed in `features.PAGES`.
 """
 
-from reconciler.cfjs.engine import Compiled, compile_code
+from reconciler.cfjs.engine import Compiled, Runner, compile_code
 from reconciler.cfjs.features import EVENT_TYPES, RUNTIMES
 from reconciler.cfjs.syntax import Finding
 from reconciler.cfjs.testing import Execution, complete_event, execute, subset_mismatch
 
 __all__ = [
-    "EVENT_TYPES", "RUNTIMES", "Compiled", "Execution", "Finding", "compile_code", "complete_event", "execute",
-    "subset_mismatch",
+    "EVENT_TYPES", "RUNTIMES", "Compiled", "Execution", "Finding", "Runner", "compile_code", "complete_event",
+    "execute", "subset_mismatch",
 ]

@@ -46,6 +46,8 @@ class Outcome:
     error: str | None = None
     logs: tuple[str, ...] = field(default_factory=tuple)
     compute_utilization: int = 0
+    refused: Finding | None = None
+    """Set when the code itself does not compile under the runtime (then nothing ran)."""
 
 
 @lru_cache(maxsize=1)
@@ -62,12 +64,18 @@ def _v8_error(exc: Exception) -> tuple[int | None, str]:
 
 
 @lru_cache(maxsize=256)
+def _scanned(code: str, runtime: str) -> Compiled:
+    findings, script = scan(code, runtime)
+    return Compiled(tuple(findings), _WRAP_HEAD + script + _WRAP_TAIL)
+
+
+@lru_cache(maxsize=256)
 def compile_code(code: str, runtime: str) -> Compiled:
-    """What `runtime` refuses in `code`: a V8 syntax error, else the constructs it lacks."""
+    """What `runtime` refuses in `code`: the constructs it lacks, and a V8 syntax error."""
     from py_mini_racer import MiniRacer
 
-    findings, script = scan(code, runtime)
-    wrapped = _WRAP_HEAD + script + _WRAP_TAIL
+    scanned = _scanned(code, runtime)
+    findings, wrapped = list(scanned.findings), scanned.script
     ctx = MiniRacer()
     try:
         ctx.eval("var __cf = {};")
@@ -102,51 +110,104 @@ def truncate_logs(lines: list[str]) -> tuple[str, ...]:
     return tuple(kept)
 
 
-def run(code: str, runtime: str, event: dict[str, Any], kvs: dict[str, str] | None = None) -> Outcome:
-    """Run `handler(event)` from `code` under `runtime` in a fresh V8 context, within the local
-    time and memory budgets; `kvs` is what `cf.kvs()` holds (2.0)."""
-    from py_mini_racer import JSOOMException, JSTimeoutException, MiniRacer
+class Runner:
+    """Runs handlers in one V8 context with the runtime loaded, reused from run to run while runs
+    leave its globals as they found them (the outcome says); otherwise, and after a run that was
+    stopped, the next run gets a fresh context. Not thread-safe: one runner per thread."""
 
-    compiled = compile_code(code, runtime)
-    if compiled.findings:
-        first = compiled.findings[0]
-        return Outcome(error=f"line {first.line}: {first.message}")
-    started = datetime.now(UTC)
-    event_type = str((event.get("context") or {}).get("eventType") or "viewer-request")
-    config = {
-        "runtime2": runtime == RUNTIME_2, "eventType": event_type, "kvs": kvs or {},
-        "start": int(started.timestamp() * 1000), "startIso": started.isoformat().replace("+00:00", "Z"),
-    }
-    ctx = MiniRacer()
-    clock = time.perf_counter()
-    try:
-        ctx.eval(_prelude())
-        ctx.eval(f"__cf.setup({json.dumps(config)});")
-        ctx.eval(compiled.script)
-        ctx.set_hard_memory_limit(int(ctx.heap_stats()["used_heap_size"]) + MEMORY_BUDGET_BYTES)
+    def __init__(self) -> None:
+        self._ctx: Any = None
+        self._runtime = ""
+
+    def close(self) -> None:
+        if self._ctx is not None:
+            self._ctx.close()
+            self._ctx = None
+
+    def _context(self, runtime: str) -> Any:
+        from py_mini_racer import MiniRacer
+
+        if self._ctx is None or self._runtime != runtime:
+            self.close()
+            ctx = MiniRacer()
+            ctx.eval(f"{_prelude()}\n__cf.install({json.dumps(runtime == RUNTIME_2)});")  # one round trip
+            ctx.set_hard_memory_limit(_baseline_heap(ctx) + MEMORY_BUDGET_BYTES)
+            self._ctx, self._runtime = ctx, runtime
+        return self._ctx
+
+    def run(self, code: str, runtime: str, event: dict[str, Any], kvs: dict[str, str] | None = None) -> Outcome:
+        """Run `handler(event)` from `code` under `runtime` within the local time and memory
+        budgets; `kvs` is what `cf.kvs()` holds (2.0)."""
+        from py_mini_racer import JSOOMException, JSParseException, JSTimeoutException
+
+        compiled = _scanned(code, runtime)  # a V8 syntax error shows when the script is loaded below
+        if compiled.findings:
+            first = compiled.findings[0]
+            return Outcome(error=f"line {first.line}: {first.message}", refused=first)
+        started = datetime.now(UTC)
+        config = {
+            "runtime2": runtime == RUNTIME_2, "kvs": kvs or {},
+            "eventType": str((event.get("context") or {}).get("eventType") or "viewer-request"),
+            "start": int(started.timestamp() * 1000), "startIso": started.isoformat().replace("+00:00", "Z"),
+        }
         clock = time.perf_counter()
-        promise: Any = ctx.eval(f"__cf.start({json.dumps(event)})", timeout_sec=TIME_BUDGET_SECONDS)
-        raw = promise.get(timeout=max(0.001, TIME_BUDGET_SECONDS - (time.perf_counter() - clock)))
-        elapsed = time.perf_counter() - clock
-    except JSOOMException:
-        budget = MEMORY_BUDGET_BYTES // 1024 // 1024
-        return Outcome(error=f"The function exceeded the memory limit (local budget {budget} MB)",
-                       logs=_logs_after_failure(ctx), compute_utilization=_utilization(time.perf_counter() - clock))
-    except (JSTimeoutException, TimeoutError):
-        with contextlib.suppress(Exception):  # let V8 deliver the cancelled task before closing
-            ctx.eval("0")
-        return Outcome(error=f"The function exceeded the time limit (local budget {TIME_BUDGET_SECONDS * 1000:g} ms)",
-                       logs=_logs_after_failure(ctx), compute_utilization=100)
-    except Exception as exc:  # noqa: BLE001 - a failure while loading the code is the function's error
-        return Outcome(error=_v8_error(exc)[1], logs=_logs_after_failure(ctx))
+        ctx = self._context(runtime)
+        try:
+            try:  # begin on the script's first line, so V8's line numbers are the file's
+                ctx.eval(f"__cf.begin({json.dumps(config)}); {compiled.script}")
+            except JSParseException as exc:
+                line, message = _v8_error(exc)
+                return Outcome(error=f"line {line or 1}: {message}", refused=Finding(line or 1, message))
+            clock = time.perf_counter()
+            raw: Any = ctx.eval(f"__cf.start({json.dumps(event)})", timeout_sec=TIME_BUDGET_SECONDS)
+            if not isinstance(raw, str):  # an async handler: its promise of the outcome
+                raw = raw.get(timeout=max(0.001, TIME_BUDGET_SECONDS - (time.perf_counter() - clock)))
+            elapsed = time.perf_counter() - clock
+        except JSOOMException:
+            budget = MEMORY_BUDGET_BYTES // 1024 // 1024
+            return self._stopped(f"The function exceeded the memory limit (local budget {budget} MB)",
+                                 _utilization(time.perf_counter() - clock))
+        except (JSTimeoutException, TimeoutError):
+            with contextlib.suppress(Exception):  # let V8 deliver the cancelled task before closing
+                ctx.eval("0")
+            budget_ms = TIME_BUDGET_SECONDS * 1000
+            return self._stopped(f"The function exceeded the time limit (local budget {budget_ms:g} ms)", 100)
+        except Exception as exc:  # noqa: BLE001 - a failure while loading the code is the function's error
+            return self._stopped(_v8_error(exc)[1], 0)
+        result = json.loads(str(raw))
+        if not result.get("clean"):
+            self.close()
+        logs = truncate_logs([str(line) for line in result.get("logs", [])])
+        utilization = _utilization(elapsed)
+        if "error" in result:
+            return Outcome(error=str(result["error"]), logs=logs, compute_utilization=utilization)
+        return Outcome(kind=result["kind"], value=result["value"], logs=logs, compute_utilization=utilization)
+
+    def _stopped(self, error: str, utilization: int) -> Outcome:
+        """A run V8 had to stop: keep what it logged, and never reuse the context."""
+        logs = _logs_after_failure(self._ctx)
+        self.close()
+        return Outcome(error=error, logs=logs, compute_utilization=utilization)
+
+
+def run(code: str, runtime: str, event: dict[str, Any], kvs: dict[str, str] | None = None) -> Outcome:
+    """One run in a fresh V8 context (the sandbox's TestFunction; tests of one function share a `Runner`)."""
+    runner = Runner()
+    try:
+        return runner.run(code, runtime, event, kvs)
     finally:
-        ctx.close()
-    result = json.loads(str(raw))
-    logs = truncate_logs([str(line) for line in result.get("logs", [])])
-    utilization = _utilization(elapsed)
-    if "error" in result:
-        return Outcome(error=str(result["error"]), logs=logs, compute_utilization=utilization)
-    return Outcome(kind=result["kind"], value=result["value"], logs=logs, compute_utilization=utilization)
+        runner.close()
+
+
+_baseline: list[int] = []
+
+
+def _baseline_heap(ctx: Any) -> int:
+    """The V8 heap of a context with the runtime loaded, measured once per process: the memory
+    budget is counted above it (asking V8 for it on every run costs a round trip)."""
+    if not _baseline:
+        _baseline.append(int(ctx.heap_stats()["used_heap_size"]))
+    return _baseline[0]
 
 
 def _utilization(elapsed: float) -> int:

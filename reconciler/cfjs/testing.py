@@ -15,7 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.cfjs.engine import run
+from reconciler.cfjs.engine import Runner, run
+from reconciler.cfjs.syntax import Finding
 
 _ENTRY_SECTIONS = ("querystring", "headers", "cookies")
 _MISSING = object()
@@ -30,6 +31,8 @@ class Execution:
     error: str | None = None
     logs: tuple[str, ...] = field(default_factory=tuple)
     compute_utilization: int = 0
+    refused: Finding | None = None
+    """Set when the code does not compile under the runtime (the line is in the `.js` file)."""
 
 
 # --- events ----------------------------------------------------------------------------------
@@ -162,11 +165,13 @@ def function_output(kind: str | None, value: Any, event: Mapping[str, Any]) -> t
     return (None, f"CloudFront rejects the request: {problem}") if problem else ({"request": value}, None)
 
 
-def execute(code: str, runtime: str, event: dict[str, Any], kvs: Mapping[str, str] | None = None) -> Execution:
-    """Run `handler(event)` under `runtime` and answer as TestFunction does."""
-    outcome = run(code, runtime, event, dict(kvs) if kvs else None)
+def execute(code: str, runtime: str, event: dict[str, Any], kvs: Mapping[str, str] | None = None,
+            runner: Runner | None = None) -> Execution:
+    """Run `handler(event)` under `runtime` and answer as TestFunction does (in `runner`'s V8
+    context when given, else in a fresh one)."""
+    outcome = (runner.run if runner else run)(code, runtime, event, dict(kvs) if kvs else None)
     if outcome.error is not None:
-        return Execution(None, outcome.error, outcome.logs, outcome.compute_utilization)
+        return Execution(None, outcome.error, outcome.logs, outcome.compute_utilization, outcome.refused)
     output, problem = function_output(outcome.kind, outcome.value, event)
     return Execution(output, problem, outcome.logs, outcome.compute_utilization)
 

@@ -1,7 +1,9 @@
-// The global environment of one CloudFront Functions run, set up by __cf.setup(config) after the
-// module shims are loaded: only the globals the runtime's page lists stay, `Date` answers the
-// start time of the run, dynamic code evaluation and timers are gone, `console.log` collects
-// lines, `require` serves the built-in modules. __cf.start(event) then runs the handler.
+// The global environment of CloudFront Functions runs. __cf.install(runtime2), once per context
+// after the module shims are loaded: only the globals the runtime's page lists stay, dynamic
+// code evaluation and timers are gone. __cf.begin(config), before each run: `Date` answers the
+// start time of the run, `console.log` collects lines, `require` serves fresh built-in modules.
+// __cf.start(event) then runs the handler; its outcome says whether the run left the globals as
+// install made them (else the engine does not reuse the context).
 // https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/functions-javascript-runtime-10.html
 // https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/functions-javascript-runtime-20.html
 (function (cf) {
@@ -79,7 +81,6 @@
   }
 
   function fixedDate(start) {
-    var RealDate = Date;
     function CloudFrontDate() {
       var args = Array.prototype.slice.call(arguments);
       if (!new.target) return new RealDate(start).toString();
@@ -99,9 +100,14 @@
   }
 
   cf.logs = [];
-  cf.setup = function (config) {
-    var v2 = config.runtime2;
-    cf.config = config;
+  var RealDate = Date;
+  var watched = [Object.prototype, Array.prototype, String.prototype, Function.prototype, Number.prototype,
+    RegExp.prototype, Date.prototype, Promise.prototype, JSON, Math, Object, Array, String];
+  function shape() {
+    return Object.getOwnPropertyNames(globalThis).sort().join(',') + '|' +
+      watched.map(function (o) { return Object.getOwnPropertyNames(o).length; }).join(',');
+  }
+  cf.install = function (v2) {
     var keep = {};
     LISTED.concat(v2 ? LISTED_2 : []).forEach(function (n) { keep[n] = true; });
     if (v2) {
@@ -119,6 +125,11 @@
       stringExtensions();
       delete String.prototype.replaceAll;
     }
+    // Dynamic code evaluation: "Both eval() and Function constructors throw an error if attempted."
+    NoFunction.prototype = Function.prototype;
+    [Function.prototype, Object.getPrototypeOf(async function () {})].forEach(function (proto) {
+      Object.defineProperty(proto, 'constructor', {value: NoFunction, writable: true, configurable: true});
+    });
     g.InternalError = njsError('InternalError');
     g.MemoryError = njsError('MemoryError');
     g.console = {log: function () {
@@ -129,6 +140,20 @@
       }
       cf.logs.push(parts.join(' '));
     }};
+    Object.getOwnPropertyNames(g).forEach(function (name) {
+      if (!keep[name]) { try { delete g[name]; } catch (e) { g[name] = undefined; } }
+    });
+    g.eval = refused('eval()');
+    g.Function = NoFunction;
+    g.require = function () { throw new Error('require() before the run began'); };
+    cf.shape = shape();
+  };
+  var NoFunction = refused('The Function constructor');
+
+  cf.begin = function (config) {
+    var v2 = config.runtime2;
+    cf.config = config;
+    cf.logs = [];
     var modules = {
       crypto: function () { return cf.cryptoModule(v2); },
       querystring: function () { return cf.querystringModule(); },
@@ -145,38 +170,34 @@
     };
     g.require = cf.require;
     g.Date = fixedDate(config.start);
-    // Dynamic code evaluation: "Both eval() and Function constructors throw an error if attempted."
-    var RealFunction = Function;
-    var NoFunction = refused('The Function constructor');
-    NoFunction.prototype = RealFunction.prototype;
-    [RealFunction.prototype, Object.getPrototypeOf(async function () {})].forEach(function (proto) {
-      Object.defineProperty(proto, 'constructor', {value: NoFunction, writable: true, configurable: true});
-    });
-    g.Function = NoFunction;
-    Object.getOwnPropertyNames(g).forEach(function (name) {
-      if (!keep[name]) { try { delete g[name]; } catch (e) { g[name] = undefined; } }
-    });
-    g.eval = refused('eval()');
+    cf.load = undefined;
   };
 
   function outcome(value) {
     var kind = value === null ? 'null' : (Array.isArray(value) ? 'array' : typeof value);
     var safe = (kind === 'object' || kind === 'array' || kind === 'string' || kind === 'number' || kind === 'boolean') ? value : null;
-    return JSON.stringify({kind: kind, value: safe, logs: cf.logs});
+    return JSON.stringify({kind: kind, value: safe, logs: cf.logs, clean: shape() === cf.shape});
   }
 
-  cf.start = async function (event) {
+  function failure(e) {
+    var message = e instanceof Error ? String(e) : 'Uncaught ' + String(e);
+    return JSON.stringify({error: message, logs: cf.logs, clean: shape() === cf.shape});
+  }
+  async function settle(promise) {
+    try { return outcome(await promise); } catch (e) { return failure(e); }
+  }
+  // The outcome as JSON; a promise of it when a 2.0 handler returned one (an async handler).
+  cf.start = function (event) {
     try {
       var handler = cf.load(cf.require);
       if (typeof handler !== 'function') {
         return JSON.stringify({error: 'The function code does not define a function named handler', logs: cf.logs});
       }
       var out = handler(event);
-      if (cf.config.runtime2 && out !== null && typeof out === 'object' && typeof out.then === 'function') out = await out;
+      if (cf.config.runtime2 && out !== null && typeof out === 'object' && typeof out.then === 'function') return settle(out);
       return outcome(out);
     } catch (e) {
-      var message = e instanceof Error ? String(e) : 'Uncaught ' + String(e);
-      return JSON.stringify({error: message, logs: cf.logs});
+      return failure(e);
     }
   };
 })(__cf);
