@@ -206,9 +206,18 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return Settings(desired=desired, state_dir=state, log_format=log_format, aws=aws, watch=watch)
 
 
+def _hide_credentials(settings: Settings) -> None:
+    """An endpoint URL's password is never printed (SPEC section 5), whatever quotes the URL."""
+    from reconciler import events
+    from reconciler.redaction import url_credentials
+
+    events.register_secrets(url_credentials(settings.aws.endpoint_url))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
     settings = settings_from(args)
+    _hide_credentials(settings)
     handler: Callable[[argparse.Namespace, Settings], int] = HANDLERS[args.command]
     try:
         return handler(args, settings)

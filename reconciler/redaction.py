@@ -60,6 +60,23 @@ def job_secrets(documents: Iterable[object]) -> list[str]:
     return found
 
 
+def url_credentials(url: str | None) -> list[str]:
+    """The secret parts of a URL (`http://user:password@host`): the password and the pair."""
+    from urllib.parse import unquote, urlsplit
+
+    if not url:
+        return []
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return [url]  # unparsable: the whole value is the safest thing to hide
+    if not password:
+        return []
+    user = parts.username or ""
+    return [password, unquote(password), f"{user}:{password}", parts.netloc.rsplit("@", 1)[0]]
+
+
 class Registry:
     """Secrets seen so far in this process (thread-safe: the daemon adds while others print)."""
 
@@ -72,9 +89,14 @@ class Registry:
         """Secrets replaced wherever they occur."""
         self._words: frozenset[str] = frozenset()
         """Secrets replaced only as whole words (short ones, or parts of a vocabulary word)."""
+        self._seen: frozenset[str] = frozenset()
+        """Every value offered so far, kept or not: the fast path of `add`."""
 
     def add(self, values: Iterable[str]) -> None:
         """Register values (any length); the reconciler's own words are ignored."""
+        values = [v for v in values if isinstance(v, str)]
+        if self._seen.issuperset(values):
+            return  # the daemon registers the same values every reconcile: nothing new
         anywhere, words = set(), set()
         for value in values:
             if not isinstance(value, str):
@@ -88,10 +110,10 @@ class Registry:
                 words.add(value)
             else:
                 anywhere.add(value)
-        if anywhere or words:
-            with self._lock:
-                self._anywhere |= anywhere
-                self._words |= words
+        with self._lock:
+            self._seen |= frozenset(values)
+            self._anywhere |= anywhere
+            self._words |= words
 
     def add_vocabulary(self, words: Iterable[str]) -> None:
         """Names the reconciler prints as structure (resource ids, distribution names)."""
@@ -135,7 +157,7 @@ def _parts(words: Iterable[str]) -> frozenset[str]:
 def _present(text: str, secrets: frozenset[str]) -> list[str]:
     """The secrets that occur in `text`; by the text's own substrings when that is cheaper."""
     n = len(text)
-    if n < 200 and n * n // 2 < len(secrets):
+    if n * n // 2 < len(secrets):
         found = {text[i:j] for i in range(n) for j in range(i + SUBSTRING_MIN, n + 1)} & secrets
         return list(found)
     return [s for s in secrets if s in text]

@@ -27,6 +27,7 @@ from reconciler.sandbox.seeding import seed
 from tests.aws.conftest import CODE, Stack, make_desired, sandbox  # noqa: F401 - fixture
 
 POLICY = Path(__file__).resolve().parents[1] / "deploy" / "iam-policy.json"
+READONLY = Path(__file__).resolve().parents[1] / "deploy" / "iam-readonly-policy.json"
 ACCOUNT = "123456789012"
 
 ACTIONS = {
@@ -200,3 +201,32 @@ def test_policy_scopes_every_statement_to_resources() -> None:
     for statement in policy["Statement"]:
         resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
         assert "*" not in resources and all(r.startswith("arn:aws:") for r in resources), statement["Sid"]
+
+
+@pytest.mark.parametrize("path", [POLICY, READONLY])
+def test_s3_grants_are_scoped_to_declared_prefixes(path: Path) -> None:
+    """No s3:GetObject on a whole bucket (`bucket/*`), no ListBucket without a prefix condition,
+    and no prefix condition that is empty or `*` (which means every key)."""
+    policy = json.loads(path.read_text())
+    for statement in policy["Statement"]:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        if "s3:GetObject" in actions:
+            for arn in resources:
+                key = arn.split(":::", 1)[1].split("/", 1)[1]
+                assert key not in ("*", "${RELEASES_PREFIX}*") and not key.startswith("*"), (statement["Sid"], arn)
+        if "s3:ListBucket" in actions:
+            condition = statement.get("Condition", {})
+            values = [test.get("s3:prefix") for test in condition.values()]
+            prefixes = [p for v in values if v is not None for p in ([v] if isinstance(v, str) else v)]
+            assert prefixes, f"{statement['Sid']}: ListBucket without an s3:prefix condition lists everything"
+            assert all(p.strip("*") for p in prefixes), f"{statement['Sid']}: an empty prefix means every key"
+
+
+def test_readonly_policy_covers_what_plan_reads() -> None:
+    """`plan` reads the jobs object and HEADs the require files of the release prefixes."""
+    policy = json.loads(READONLY.read_text())
+    assert allowed(policy, "s3:GetObject", "arn:aws:s3:::qdn-data/jobs.json")
+    assert allowed(policy, "s3:GetObject", "arn:aws:s3:::qdn-releases/site/20261122-1530/index.html")
+    assert not allowed(policy, "s3:GetObject", "arn:aws:s3:::qdn-releases/private/secret.txt")
+    assert not allowed(policy, "s3:GetObject", "arn:aws:s3:::qdn-data/other.json")

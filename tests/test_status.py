@@ -6,10 +6,12 @@ against a plain moto server (release and jobs only) and reads the status it leav
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -436,3 +438,57 @@ class TestRedaction:
                     assert marker not in out
         finally:
             events._registry = saved  # process-wide registry: leave it as found
+
+
+class TestStateDirectoryHealth:
+    """SPEC section 4: exit 1 when the state directory cannot be written, whatever it last said."""
+
+    @pytest.mark.parametrize("errno_", [errno.EROFS, errno.ENOSPC, errno.EACCES])
+    def test_unwritable_state_directory_exits_1(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, errno_: int
+    ) -> None:
+        """A read-only, full or forbidden directory: the document, then one stderr line, exit 1."""
+        s = write_state(tmp_path, APPLIED)
+
+        def refuse(*_: Any, **__: Any) -> Any:
+            raise OSError(errno_, os.strerror(errno_))
+
+        monkeypatch.setattr(tempfile, "mkstemp", refuse)
+        assert operations.status(s, as_json=True) == 1
+        out, err = capsys.readouterr()
+        assert json.loads(out)["last"]["result"] == "applied"
+        assert err.count("\n") == 1 and "cannot be written" in err and os.strerror(errno_) in err
+
+    def test_full_disk_on_write_is_caught_too(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Creating the probe succeeds but writing it does not (a full disk): still unwritable."""
+        s = write_state(tmp_path, APPLIED)
+        real_write = os.write
+
+        def full(fd: int, data: bytes) -> int:
+            if data == b"probe\n":
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            return real_write(fd, data)
+
+        monkeypatch.setattr(os, "write", full)
+        assert statefile.unwritable(s.state_dir) == os.strerror(errno.ENOSPC)
+        assert list(s.state_dir.glob(".probe.*")) == []
+
+    def test_writable_directory_leaves_no_probe(self, tmp_path: Path) -> None:
+        s = write_state(tmp_path, APPLIED)
+        assert statefile.unwritable(s.state_dir) is None
+        assert sorted(p.name for p in s.state_dir.iterdir()) == [statefile.STATE]
+
+    @pytest.mark.parametrize(
+        "state",
+        [[], {"last": []}, {"last": {"result": 3}}, {"baselines": [], "last": last("applied")}, {"version": 9}],
+    )
+    def test_wrong_shapes_are_one_line_and_exit_1(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str], state: Any
+    ) -> None:
+        s = settings(tmp_path)
+        s.state_dir.mkdir(parents=True)
+        (s.state_dir / statefile.STATE).write_text(json.dumps(state))
+        assert operations.status(s, as_json=False) == 1
+        out, err = capsys.readouterr()
+        assert out == "" and err.count("\n") == 1 and "unreadable" in err
+        assert (s.state_dir / statefile.STATE).exists()  # status never moves files

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC
 
 from reconciler import events
 from reconciler.core.settings import Settings
@@ -63,54 +62,30 @@ def apply(settings: Settings) -> int:
 
 
 def status(settings: Settings, as_json: bool) -> int:
-    """Print what the state directory says (no AWS call); exit 0 healthy, 3 drift open, 1 failed.
+    """Print what the state directory says (no AWS call); exit 0 healthy, 3 drift open, 1 failed
+    or when the state directory cannot be written (the last result shown may then be stale).
 
     Reads files only, so monitoring gets an answer while AWS is unreachable. Every problem
     with the state directory is one line on stderr and exit 1, never a traceback.
     """
-    from datetime import datetime
-
     from reconciler.cycle import statefile
+    from reconciler.cycle.statusreading import current_status
     from reconciler.reports import status as report
+    from reconciler.reports.sanitizing import clean
 
-    where = settings.state_dir
-    try:
-        state = statefile.read_json(where / statefile.STATE)
-        intents = statefile.read_json(where / statefile.INTENTS)
-    except statefile.Corrupt as exc:
+    current = current_status(settings)
+    if isinstance(current, str):
+        print(f"reconciler: {clean(current)}", file=sys.stderr)
+        return 1
+    code: int = current.exit_code
+    shown = report.shown(current, clean)
+    sys.stdout.write(report.as_json(shown) if as_json else report.as_text(shown))
+    unwritable = statefile.unwritable(settings.state_dir)
+    if unwritable is not None:
         print(
-            f"reconciler: state file is unreadable (torn or edited?): {exc}; the next reconcile rebuilds it",
+            f"reconciler: state directory {clean(str(settings.state_dir))} cannot be written ({clean(unwritable)}): "
+            "the reconciler cannot record new results, so the last reconcile shown may be stale",
             file=sys.stderr,
         )
         return 1
-    except OSError as exc:
-        print(f"reconciler: cannot read state directory {where}: {exc.strerror or exc}", file=sys.stderr)
-        return 1
-    if not report.has_run(state):
-        print(f"reconciler: no reconcile has run yet for {settings.desired} (no state in {where})", file=sys.stderr)
-        return 1
-    try:
-        current = report.status_of(state or {}, intents, now=datetime.now(UTC))
-    except report.Unreadable as exc:
-        print(f"reconciler: state file is unreadable: {where / statefile.STATE}: {exc}", file=sys.stderr)
-        return 1
-    _register_job_secrets(settings)
-    from reconciler.reports.sanitizing import clean
-
-    code = current.exit_code
-    current = report.shown(current, clean)
-    document = report.as_json(current) if as_json else report.as_text(current)
-    sys.stdout.write(document)
     return code
-
-
-def _register_job_secrets(settings: Settings) -> None:
-    """Best effort, files only: recorded errors may quote an AWS message echoing job data."""
-    from reconciler.reports.sanitizing import register
-
-    try:
-        from reconciler.loading import load
-
-        register(load(settings.desired, run_tests=False))
-    except Exception:  # noqa: BLE001 - status must answer even when desired/ is invalid or absent
-        pass

@@ -20,7 +20,7 @@ from reconciler.core.errors import InvalidDesired, PreconditionFailed, Reconcile
 from reconciler.core.model import Desired
 from reconciler.core.planning import Action, Plan, invalidations_for, observe, plan
 from reconciler.core.settings import Settings
-from reconciler.cycle import statefile
+from reconciler.cycle import statefile, stateschema
 from reconciler.loading import gitinfo
 from reconciler.reports import sanitizing
 
@@ -60,6 +60,11 @@ class Reconciler:
     """This cycle's state document, written once at its end."""
     created: list[dict[str, Any]] = field(default_factory=list)
     """Invalidations created in this reconcile, confirmed from the next one on."""
+    unsaved_intents: list[dict[str, Any]] | None = None
+    """Owed invalidations while the state directory cannot be written (None: the file holds them)."""
+    write_failing: bool = False
+    reported: set[str] = field(default_factory=set)
+    """Bad state files already logged (one `state.corrupt` each, even if they cannot be moved)."""
 
     def __post_init__(self) -> None:
         if self.loader is None:
@@ -225,20 +230,36 @@ class Reconciler:
         return self.settings.state_dir / statefile.INTENTS
 
     def _read_intents(self) -> list[dict[str, Any]]:
+        """The owed invalidations; a bad file is set aside and what it owed kept, as `/*` where
+        it cannot be read (on every distribution when even the distribution is unknown)."""
+        if self.unsaved_intents is not None:
+            return list(self.unsaved_intents)  # the state directory is not writable: memory holds them
+        path = self._intents_path()
         try:
-            raw = statefile.read_json(self._intents_path()) or {}
-        except statefile.Corrupt as exc:
-            # What was owed is unknown: owe the whole of every distribution rather than serve stale files.
-            owed = [self._intent(logical, dist_id, ["/*"]) for logical, dist_id in sorted(self.distributions.items())]
-            self.log.error(
-                "state.corrupt",
-                file=str(self._intents_path()),
-                error=str(exc),
-                action="invalidate /* on every distribution",
+            raw = statefile.read_json(path)
+            return [stateschema.dump_intent(i) for i in stateschema.parse_intents(raw or {}).intents]
+        except (statefile.Corrupt, stateschema.SchemaError) as exc:
+            raw = None if isinstance(exc, statefile.Corrupt) else raw
+            owed = stateschema.salvage_intents(
+                raw, self.distributions, lambda: f"reconciler-{uuid.uuid4()}", now_iso()
             )
-            self._write_intents(owed)  # whole again; otherwise a no-change reconcile never rewrites it
-            return owed
-        return [i for i in raw.get("intents", []) if isinstance(i, dict) and i.get("paths")]
+            self._set_aside(path, exc, "owed invalidations kept; /* where unreadable")
+            intents = [stateschema.dump_intent(i) for i in owed]
+            self._write_intents(intents)  # whole again; otherwise a no-change reconcile never rewrites it
+            return intents
+
+    def _set_aside(self, path: Any, exc: Exception, action: str) -> None:
+        """Keep a bad state file for inspection and log `state.corrupt` once for it."""
+        try:
+            aside: Any = statefile.set_aside(path)
+        except OSError as err:
+            aside = None
+            if str(path) in self.reported:
+                return
+            action += f"; could not set it aside: {err.strerror or err}"
+        self.reported.add(str(path))
+        self.log.error("state.corrupt", file=str(path), set_aside=None if aside is None else str(aside),
+                       error=str(exc), action=action)
 
     @staticmethod
     def _intent(distribution: str, distribution_id: str, paths: list[str]) -> dict[str, Any]:
@@ -252,7 +273,15 @@ class Reconciler:
         }
 
     def _write_intents(self, intents: list[dict[str, Any]]) -> None:
-        statefile.write_json(self._intents_path(), {"intents": intents})
+        """Durably, or (state directory read-only or full) in memory, logged once: the daemon
+        keeps working and still issues what it owes; only a crash meanwhile could lose it."""
+        try:
+            statefile.write_json(self._intents_path(), {"version": stateschema.VERSION, "intents": intents})
+        except OSError as exc:
+            self.unsaved_intents = list(intents)
+            self._write_failed(exc)
+            return
+        self.unsaved_intents = None
 
     def _record_intent(self, todo: Plan) -> list[dict[str, Any]]:
         """Durably record the invalidations this reconcile will owe, before any change."""
@@ -294,6 +323,12 @@ class Reconciler:
         state_invalidations = []
         owed: dict[str, list[str]] = {}
         for intent in intents:
+            current = self.distributions.get(intent["distribution"])
+            if current is None:  # the Site no longer declares it: nothing there serves our files
+                self.log.warning("invalidation.forgotten", distribution=intent["distribution"],
+                                 reason="owed on a distribution the Site no longer declares")
+                continue
+            intent = dict(intent, distribution_id=current)  # its id changed in git: owe it where it is now
             earlier = owed.setdefault(intent["distribution"], [])
             if earlier and all(_covered(p, earlier) for p in intent["paths"]):
                 continue  # an intent a crash left (issued now, after this reconcile's changes) covers it
@@ -327,17 +362,25 @@ class Reconciler:
         return errors
 
     def _confirm_invalidations(self, clients: Any, state: dict[str, Any]) -> None:
-        """Check unconfirmed invalidations once per reconcile; drop those AWS reports completed."""
+        """Check unconfirmed invalidations once per reconcile; drop those AWS reports completed,
+        and those it does not know (NoSuchInvalidation, or a distribution the Site no longer
+        declares): they can never be confirmed, and would show as pending forever."""
         from reconciler.aws.applying import invalidation_status
 
         still = []
+        declared = set(self.distributions.values())
         for inv in state.get("invalidations", []):
             try:
-                status = invalidation_status(clients, inv["distribution_id"], inv["id"])
+                status = "unknown" if inv["distribution_id"] not in declared else invalidation_status(
+                    clients, inv["distribution_id"], inv["id"]
+                )
             except ReconcilerError:
                 still.append(inv)
                 continue
-            if status.lower() != "completed":
+            if status == "unknown":
+                self.log.warning("invalidation.forgotten", distribution=inv["distribution"], id=inv["id"],
+                                 reason="unknown to CloudFront or to the Site; cannot be confirmed")
+            elif status.lower() != "completed":
                 still.append(dict(inv, status=status))
         state["invalidations"] = still + self.created
         self.created = []
@@ -348,20 +391,22 @@ class Reconciler:
         return self.settings.state_dir / statefile.STATE
 
     def _read_state(self) -> dict[str, Any]:
+        """The state document, validated; a bad one is set aside and rebuilt from live state."""
+        path = self._state_path()
         try:
-            state = statefile.read_json(self._state_path()) or {}
-        except statefile.Corrupt as exc:
-            self.log.error(
-                "state.corrupt", file=str(self._state_path()), error=str(exc), action="rebuilt from live state"
-            )
-            state = {}
-        state.setdefault("baselines", {})
-        state.setdefault("drift", {})
-        state.setdefault("invalidations", [])
-        return state
+            return stateschema.dump_state(stateschema.parse_state(statefile.read_json(path) or {}))
+        except (statefile.Corrupt, stateschema.SchemaError) as exc:
+            self._set_aside(path, exc, "rebuilt from live state")
+            return stateschema.dump_state(stateschema.State())
+
+    def _write_failed(self, exc: OSError) -> None:
+        """`state.write_failed` once per outage (a full disk must not fill the log too)."""
+        if not self.write_failing:
+            self.write_failing = True
+            self.log.error("state.write_failed", dir=str(self.settings.state_dir), error=exc.strerror or str(exc))
 
     def _write_state(self, state: dict[str, Any]) -> None:
-        state["version"] = 1
+        state["version"] = stateschema.VERSION
         statefile.write_json(self._state_path(), state)
 
     def _record_baselines(
@@ -390,7 +435,13 @@ class Reconciler:
             }
             self._write_state(state)
         except OSError as exc:
-            self.log.error("state.write_failed", error=str(exc))
+            self._write_failed(exc)
+            return
+        if self.unsaved_intents is not None:
+            self._write_intents(self.unsaved_intents)  # the disk has room again: make them durable
+        if self.write_failing and self.unsaved_intents is None:
+            self.write_failing = False
+            self.log.info("state.write_recovered", dir=str(self.settings.state_dir))
 
 
 def _covered(path: str, by: list[str]) -> bool:

@@ -1,7 +1,9 @@
 """The state directory: created 0700, JSON files written atomically, a lock per desired directory.
 
-A torn or unreadable file is reported and treated as absent: every record in it can be rebuilt
-from live state (baselines) or re-derived on the next reconcile.
+A torn or unreadable file is reported, set aside (`set_aside`, kept for inspection) and rebuilt:
+every record in it can be rebuilt from live state (baselines) or re-derived on the next
+reconcile, and owed invalidations fall back to `/*` (`stateschema.salvage_intents`). The shape
+of the documents is `stateschema`'s.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import fcntl
 import json
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +46,37 @@ def read_json(path: Path) -> Any:
     if not isinstance(value, dict):
         raise Corrupt(f"{path}: not a JSON object")
     return value
+
+
+def set_aside(path: Path, now: float | None = None) -> Path:
+    """Rename a bad file to `<name>.corrupt-<UTC time>` beside it, kept for inspection; returns
+    the new path. Never overwrites an earlier one set aside in the same second."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+    os.replace(path, target)
+    return target
+
+
+def unwritable(directory: Path) -> str | None:
+    """Why a file cannot be written in `directory` now (read-only, full, gone), or None. Probes
+    with a real write and fsync: `os.access` says yes on a full disk or a read-only mount."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".probe.", dir=directory)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    try:
+        os.write(fd, b"probe\n")
+        os.fsync(fd)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    finally:
+        os.close(fd)
+        Path(tmp).unlink(missing_ok=True)
+    return None
 
 
 def write_json(path: Path, value: Any) -> None:

@@ -285,7 +285,7 @@ def run(
     notifier: Notifier | None = None,
     stream: TextIO | None = None,
 ) -> int:
-    """The `run` command: exit 0 after SIGTERM/SIGINT (or `stop`), 1 when the state dir is taken."""
+    """The `run` command: exit 0 after a stop signal (or `stop`), 1 when the state dir is taken."""
     from reconciler.cycle.statefile import Locked, StateLock
 
     events.configure(settings.log_format, stream if stream is not None else sys.stdout)
@@ -298,15 +298,17 @@ def run(
     try:
         triggers = Triggers(clock or MonotonicClock())
         received: list[int] = []
+        status_wanted = threading.Event()
 
         def on_signal(signum: int) -> None:
             received.append(signum)
             triggers.stop()
 
-        restore = _on_signals(on_signal)
+        restore = _on_signals(on_signal, status_wanted.set)
         try:
             return _serve(
-                settings, triggers, received, log, stop or threading.Event(), reconciler, notifier or Notifier()
+                settings, triggers, received, log, stop or threading.Event(), reconciler, notifier or Notifier(),
+                status_wanted,
             )
         finally:
             restore()
@@ -322,6 +324,7 @@ def _serve(
     stop: threading.Event,
     reconciler: Any,
     notifier: Notifier,
+    status_wanted: threading.Event | None = None,
 ) -> int:
     """Wire the trigger sources, the loop and sd_notify; return 0 once stopped."""
     from reconciler.daemon.gitsync import GitError, GitSync
@@ -372,6 +375,10 @@ def _serve(
             daemon=True,
         ),
         threading.Thread(target=heartbeat, args=(notifier, loop, stop), name="watchdog", daemon=True),
+        threading.Thread(
+            target=report_status, args=(settings, status_wanted or threading.Event(), stop, log), name="status",
+            daemon=True,
+        ),
     ]
     if sync is not None:
         threads.append(
@@ -402,11 +409,19 @@ def _serve(
     return 0
 
 
-def _on_signals(handler: Callable[[int], Any]) -> Callable[[], None]:
-    """SIGTERM/SIGINT call `handler` once; a second SIGINT (Ctrl-C twice) interrupts, a repeated
-    SIGTERM is ignored (the action in flight still finishes). Main thread only (else no-op).
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT)
+"""Every signal whose default action would end the daemon: each ends it as SIGTERM does (SPEC
+section 4), after the action in flight. SIGHUP is not "reload": the daemon re-reads the desired
+directory on every change anyway. SIGQUIT loses its core dump: a stop must never skip an owed
+invalidation for a debugging aid."""
 
-    The handler must not log or take a plain Lock: it runs between two bytecodes of the main
+
+def _on_signals(handler: Callable[[int], Any], on_status: Callable[[], Any] | None = None) -> Callable[[], None]:
+    """STOP_SIGNALS call `handler` once; a second SIGINT (Ctrl-C twice) interrupts, other repeats
+    are ignored (the action in flight still finishes). SIGUSR1 calls `on_status`. Main thread
+    only (else no-op).
+
+    The handlers must not log or take a plain Lock: they run between two bytecodes of the main
     thread, which may hold that very lock (structlog's write lock, say).
     """
     if threading.current_thread() is not threading.main_thread():
@@ -421,10 +436,28 @@ def _on_signals(handler: Callable[[int], Any]) -> Callable[[], None]:
         seen.append(signum)
         handler(signum)
 
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    previous = {sig: signal.signal(sig, on_signal) for sig in STOP_SIGNALS}
+    if on_status is not None:
+        previous[signal.SIGUSR1] = signal.signal(signal.SIGUSR1, lambda _s, _f: on_status())
 
     def restore() -> None:
         for sig, old in previous.items():
             signal.signal(sig, old)
 
     return restore
+
+
+def report_status(settings: Settings, wanted: threading.Event, stop: threading.Event, log: Any) -> None:
+    """Log `daemon.status` (what `status` shows) each time SIGUSR1 sets `wanted`; a thread, so
+    the signal handler itself only sets an Event."""
+    from reconciler.cycle.statusreading import read_status
+
+    while not stop.is_set():
+        if not wanted.wait(0.5):
+            continue
+        wanted.clear()
+        current, problem = read_status(settings)
+        if current is None:
+            log.info("daemon.status", error=problem)
+        else:
+            log.info("daemon.status", **current)

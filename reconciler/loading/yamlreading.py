@@ -24,6 +24,11 @@ from reconciler.loading.problems import FieldPath, Problem, short
 MAX_DEPTH = 64
 MAX_VALUES = 100_000
 """Values per document after alias expansion: stops "billion laughs" before it costs anything."""
+MAX_NODES = 100_000
+"""Nodes per document after alias and merge-key (`<<`) expansion, counted on the composed nodes
+before anything is constructed: PyYAML < 6.0.4 expands duplicate merges exponentially (issue
+https://github.com/yaml/pyyaml/issues/897, fixed by pull 937 in 6.0.4, the minimum we require),
+and even 6.0.4 copies a chain of merges quadratically. A desired document is a few hundred nodes."""
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
@@ -65,10 +70,11 @@ def documents(raw: bytes, shown: str, errors: list[str]) -> Iterator[tuple[int, 
             node = loader.get_node()
             assert node is not None  # check_node() said there is one
             try:
+                expanded_size(node)
                 value = loader.construct_document(node)
-            except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
+            except (yaml.YAMLError, ValueError, TypeError, OverflowError, Problem) as exc:
                 line = _error_line(exc) or node.start_mark.line + 1
-                errors.append(f"{shown}:{line}: {_yaml_message(exc)}")
+                errors.append(f"{shown}:{line}: {exc.message if isinstance(exc, Problem) else _yaml_message(exc)}")
                 loader.constructed_objects, loader.recursive_objects, loader.state_generators = {}, {}, []
                 value = None
             yield index, node, value
@@ -84,6 +90,33 @@ def documents(raw: bytes, shown: str, errors: list[str]) -> Iterator[tuple[int, 
         errors.append(f"{shown}:1: YAML could not be read ({type(exc).__name__})")
     finally:
         loader.dispose()
+
+
+def expanded_size(root: yaml.Node, budget: int = MAX_NODES) -> int:
+    """How many nodes `root` stands for once aliases and merge keys are expanded; raises
+    `Problem` past `budget` or `MAX_DEPTH`. Linear in the distinct nodes (sizes are memoized by
+    identity, and an alias is the same node object), so a bomb costs nothing to measure."""
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node, depth: int) -> int:
+        known = sizes.get(id(node))
+        if known is not None and known >= 0:
+            return known
+        if depth > MAX_DEPTH or known is not None:  # known < 0: a node inside itself (a recursive alias)
+            raise Problem(f"nested deeper than {MAX_DEPTH} levels", show_path=False)
+        sizes[id(node)] = -1
+        total = 1
+        if isinstance(node, yaml.SequenceNode):
+            total += sum(size(item, depth + 1) for item in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            total += sum(size(k, depth + 1) + size(v, depth + 1) for k, v in node.value)
+        if total > budget:
+            raise Problem(f"more than {budget} values after alias and merge-key expansion: refusing a YAML bomb",
+                          show_path=False)
+        sizes[id(node)] = total
+        return total
+
+    return size(root, 0)
 
 
 def compose(path: str | Path) -> list[yaml.Node]:

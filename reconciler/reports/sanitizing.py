@@ -28,8 +28,7 @@ def register(desired: Desired, live: Live | None = None) -> None:
             desired.site.name,
             *desired.site.distributions,
             *(r.name for r in desired.releases),
-            *(f.name for f in desired.functions),
-            *(j.id for j in desired.jobs),
+            *(f.name for f in desired.functions),  # not job ids: 100,000 would cost all their substrings
         ]
     )
     events.register_secrets(job_secrets(j.document for j in desired.jobs))

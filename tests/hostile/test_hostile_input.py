@@ -191,6 +191,25 @@ def _huge_key_count(d: Path) -> str:
     return "wide.yaml"
 
 
+def _merge_bomb(d: Path) -> str:
+    """yaml/pyyaml#897: each level merges the previous one twice (2^19 pairs from ~20 KB)."""
+    lines = ["kind: Job", "base0: &L0 {k0_0: v0}"]
+    for level in range(1, 19):
+        keys = ", ".join(f"k{level}_{i}: v" for i in range(4))
+        lines.append(f"L{level}: &L{level} {{<<: [*L{level - 1}, *L{level - 1}], {keys}}}")
+    lines.append("notes: {<<: [*L18, *L18]}")
+    (d / "merge.yaml").write_text("\n".join(lines) + "\n")
+    return "merge.yaml"
+
+
+def _merge_chain(d: Path) -> str:
+    """A chain of 3,000 mappings, each merging the one before: quadratic even in PyYAML 6.0.4."""
+    lines = ["kind: Job", "a0: &a0 {k0: 0}"]
+    lines += [f"a{i}: &a{i} {{<<: *a{i - 1}, k{i}: {i}}}" for i in range(1, 3000)]
+    (d / "chain.yaml").write_text("\n".join(lines) + "\nnotes: *a2999\n")
+    return "chain.yaml"
+
+
 def _edit(path: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert old in text, (old, text)
@@ -251,6 +270,8 @@ def _low_entropy_token(token: str) -> Callable[[Path], str]:
 
 
 CASES: dict[str, tuple[Callable[[Path], str], str]] = {
+    "merge-key bomb (<<: [*L, *L] x 18 levels)": (_merge_bomb, "merge"),
+    "merge-key chain (3,000 mappings)": (_merge_chain, "merge"),
     "two Releases sharing one SSM parameter": (_shared_parameter, "already the pointer"),
     "Release version '.'": (_version_dots("."), "version"),
     "Release version '..'": (_version_dots(".."), "version"),
@@ -287,6 +308,8 @@ CASES: dict[str, tuple[Callable[[Path], str], str]] = {
 
 
 WHY = {
+    "merge-key bomb (<<: [*L, *L] x 18 levels)": "values after alias and merge-key expansion",
+    "merge-key chain (3,000 mappings)": "values after alias and merge-key expansion",
     'two Releases sharing one SSM parameter': 'parameter: parameter is already the pointer of Release',
     "Release version '.'": 'version: must be a version name',
     "Release version '..'": 'version: must be a version name',

@@ -201,15 +201,29 @@ class TestProcess:
         assert first.proc.poll() is None
         assert first.stop() == 0
 
-    @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+    @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT])
     def test_a_stop_signal_exits_0_and_state_is_written(self, stack: Stack, sig: int) -> None:
-        """SIGTERM/SIGINT: the daemon stops cleanly with exit 0, last result in the state file."""
+        """SIGTERM/SIGINT/SIGHUP/SIGQUIT: daemon.stopping with its name, exit 0, last result in the state file."""
         daemon, done = started(stack, *FAST)
         assert daemon.stop(sig) == 0
         assert daemon.named("daemon.stopped")
+        assert [e["signal"] for e in daemon.named("daemon.stopping")] == [signal.Signals(sig).name]
         state = json.loads((stack.state_dir / "state.json").read_text())
         assert state["last"]["result"] in ("applied", "in_sync")
         assert state["last"]["commit"] == done["commit"]
+
+    def test_sigusr1_logs_the_status_and_goes_on(self, stack: Stack) -> None:
+        """SIGUSR1: one `daemon.status` with what `status --json` shows; the daemon keeps running."""
+        daemon, done = started(stack, "--interval", "60")
+        mark = daemon.mark()
+        daemon.proc.send_signal(signal.SIGUSR1)
+        status = daemon.wait_for("daemon.status", since=mark)
+        assert status["last"]["result"] == done["result"] and status["exit_code"] == 0
+        assert daemon.proc.poll() is None and not daemon.named("daemon.stopping")
+        daemon.proc.send_signal(signal.SIGUSR1)
+        daemon.wait_for("daemon.status", since=mark, count=2)
+        assert daemon.stop() == 0
+        daemon.assert_clean()
 
     def test_sigterm_mid_reconcile_finishes_it_first(self, stack: Stack) -> None:
         """SIGTERM (twice) while PutParameter is in flight: that reconcile completes and is recorded, then exit 0."""

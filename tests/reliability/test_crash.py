@@ -23,7 +23,7 @@ import pytest
 import structlog
 
 from reconciler.core.settings import AwsSettings, Settings
-from reconciler.cycle import statefile
+from reconciler.cycle import statefile, stateschema
 from reconciler.cycle.reconciling import Reconciler
 from reconciler.loading import load
 from reconciler.sandbox.seeding import client, seed
@@ -118,8 +118,9 @@ def world(sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Worl
 
 
 def assert_state_parses(stack: DiskStack) -> None:
-    for name in (statefile.STATE, statefile.INTENTS):
-        statefile.read_json(stack.state / name)  # raises Corrupt if torn
+    """Both files whole and of the schema (raises Corrupt if torn, SchemaError if misshapen)."""
+    stateschema.parse_state(statefile.read_json(stack.state / statefile.STATE) or {})
+    stateschema.parse_intents(statefile.read_json(stack.state / statefile.INTENTS) or {})
 
 
 def kill_at(world: World, operation: str, nth: int) -> None:
@@ -177,7 +178,7 @@ def test_kill_at_each_boundary_then_restart_converges(
     admin = world.invalidations("admin")[before["admin"] :]
     assert [paths for _, paths in web] == [["/*"]], web  # exactly once, covering every change
     assert [paths for _, paths in admin] == [["/*"]], admin
-    assert statefile.read_json(world.stack.state / statefile.INTENTS) in (None, {"intents": []})
+    assert stateschema.parse_intents(statefile.read_json(world.stack.state / statefile.INTENTS) or {}).intents == ()
     table(
         "crash",
         f"kill -9 before {operation} #{nth} ({where})",
@@ -204,40 +205,53 @@ def test_kill_during_fresh_create_then_restart(world: World, table: Any) -> None
     )
 
 
+ALL = "every distribution"
 CORRUPTIONS = [
-    (statefile.STATE, b'{"baselines": {"functi'),
-    (statefile.STATE, b"\x00\xff\xfe garbage"),
-    (statefile.INTENTS, b'{"intents": [{"refer'),
-    (statefile.INTENTS, b"[1, 2, 3]"),
+    ("state-torn", statefile.STATE, b'{"baselines": {"functi', ()),
+    ("state-binary", statefile.STATE, b"\x00\xff\xfe garbage", ()),
+    ("state-a-list", statefile.STATE, b"[]", ()),
+    ("state-baselines-a-list", statefile.STATE, b'{"baselines": [], "drift": {}}', ()),
+    ("state-baseline-missing-key", statefile.STATE, b'{"baselines": {"release/web": {"live": "x"}}}', ()),
+    ("state-last-wrong-type", statefile.STATE, b'{"last": {"result": 7, "time": []}}', ()),
+    ("state-invalidations-wrong-type", statefile.STATE, b'{"invalidations": [{"id": 1}]}', ()),
+    ("state-newer-version", statefile.STATE, b'{"version": 99, "baselines": {}}', ()),
+    ("intents-torn", statefile.INTENTS, b'{"intents": [{"refer', ALL),
+    ("intents-not-object", statefile.INTENTS, b"[1, 2, 3]", ALL),
+    ("intents-a-mapping", statefile.INTENTS, b'{"intents": {"web": ["/x"]}}', ALL),
+    ("intents-entry-known-distribution", statefile.INTENTS,
+     b'{"intents": [{"distribution": "web", "paths": "/x"}]}', ("web",)),
+    ("intents-entry-unknown-distribution", statefile.INTENTS, b'{"intents": [{"distribution": 5}]}', ALL),
 ]
 
 
-@pytest.mark.parametrize(
-    ("name", "garbage"), CORRUPTIONS, ids=["state-torn", "state-binary", "intents-torn", "intents-not-object"]
-)
-def test_corrupt_state_file_is_reported_and_rebuilt(world: World, name: str, garbage: bytes, table: Any) -> None:
-    """Garbage in state.json / intents.json: `state.corrupt` is logged, the next reconcile
-    succeeds from live state, and the file is whole again."""
+@pytest.mark.parametrize(("case", "name", "garbage", "owed"), CORRUPTIONS, ids=[c[0] for c in CORRUPTIONS])
+def test_corrupt_state_file_is_reported_and_rebuilt(
+    world: World, case: str, name: str, garbage: bytes, owed: Any, table: Any
+) -> None:
+    """Garbage or a wrong shape in state.json / intents.json: set aside (kept), `state.corrupt`
+    logged once, the next reconcile succeeds from live state, no owed invalidation is lost."""
     assert world.reconcile()[0].result == "applied"
     (world.stack.state / name).write_bytes(garbage)
     result, logs = world.reconcile()
     corrupt = [e for e in logs if e["event"] == "state.corrupt"]
-    assert corrupt and name in corrupt[0]["file"]
+    assert len(corrupt) == 1 and corrupt[0]["file"].endswith(name), corrupt
+    kept = list(world.stack.state.glob(f"{name}.corrupt-*"))
+    assert [p.read_bytes() for p in kept] == [garbage] and corrupt[0]["set_aside"] == str(kept[0])
     assert result.result == "in_sync", result
     whole = [e["distribution"] for e in logs if e["event"] == "invalidation.created" and e["paths"] == ["/*"]]
-    # what torn intents owed is unknown: every distribution is invalidated whole, once
-    assert sorted(whole) == (
-        sorted(load(world.stack.desired, run_tests=False).site.distributions) if name == statefile.INTENTS else []
-    )
+    everywhere = sorted(load(world.stack.desired, run_tests=False).site.distributions)
+    assert sorted(whole) == (everywhere if owed == ALL else sorted(owed))
     assert_state_parses(world.stack)
+    again, logs = world.reconcile()
+    assert again.result == "in_sync" and not [e for e in logs if e["event"] == "state.corrupt"]
     world.change_everything()
     assert world.reconcile()[0].result == "applied"
     assert world.live() == world.expected()
     assert world.reconcile()[0].result == "in_sync"
     table(
         "state",
-        f"{name}: {garbage[:12]!r}... written over it",
-        "state.corrupt logged; rebuilt from live state; next reconcile succeeds",
+        f"{name}: {garbage[:40]!r} written over it ({case})",
+        f"set aside, state.corrupt logged once; rebuilt from live; owed: {owed if owed == ALL else owed or 'none'}",
     )
 
 
