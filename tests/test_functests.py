@@ -50,6 +50,12 @@ class TestCompleteEvent:
         """Plain strings become `{value: ...}` entries; header names are lower-cased."""
         assert complete_event({"request": {section: given}})["request"][section] == expected
 
+    def test_viewer_response(self) -> None:
+        """A viewer-response event also gets a response: status 200, empty headers and cookies."""
+        event = complete_event({"request": {"uri": "/"}}, "viewer-response")
+        assert event["context"]["eventType"] == "viewer-response"
+        assert event["response"] == {"statusCode": 200, "headers": {}, "cookies": {}}
+
     def test_viewer_and_method(self) -> None:
         """The viewer ip and the method can be given."""
         event = complete_event({"request": {"method": "POST"}, "viewer": {"ip": "10.0.0.9"}})

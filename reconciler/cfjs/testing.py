@@ -81,7 +81,7 @@ def complete_event(shorthand: Mapping[str, Any], event_type: str = "viewer-reque
         "request": _message(shorthand.get("request"), {"method": "GET", "uri": "/"}),
     }
     if event_type == "viewer-response":
-        response = _message(shorthand.get("response"), {"statusCode": 200, "statusDescription": "OK"})
+        response = _message(shorthand.get("response"), {"statusCode": 200})
         response.pop("querystring", None)
         event["response"] = response
     return event
