@@ -22,7 +22,7 @@ DEPLOY = ROOT / "deploy"
 GUIDE = DEPLOY / "README.md"
 FILL = DEPLOY / "fill"
 PLACEHOLDER = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
-POLICIES = sorted(p for p in DEPLOY.glob("*.json") if p.name != "iam-readonly-policy.json")
+POLICIES = sorted(DEPLOY.glob("*.json"))
 TEMPLATES = [*POLICIES, DEPLOY / "systemd" / "reconciler.env.example"]
 """The files `deploy/fill` fills (the unit's own `${...}` are systemd's, filled at start)."""
 GENERIC = [*TEMPLATES, DEPLOY / "systemd" / "reconciler@.service", DEPLOY / "ci" / "plan-comment.yml"]

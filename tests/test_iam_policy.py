@@ -63,10 +63,11 @@ def arns(operation: str, params: dict[str, Any], region: str) -> list[str]:
     return [f"arn:aws:s3:::{params['Bucket']}/{params['Key']}"]
 
 
-def filled_policy(stack: Stack) -> dict[str, Any]:
+def stack_values(stack: Stack) -> dict[str, str]:
+    """The deploy/ placeholders (deploy/README.md, step 0) for the test stack."""
     d = stack.desired
     assert d.site.jobs is not None
-    values = {
+    return {
         "REGION": d.site.region,
         "ACCOUNT_ID": ACCOUNT,
         "RELEASE_PARAMETER_PREFIX": "/" + d.releases[0].parameter.split("/")[1] + "/",
@@ -79,13 +80,41 @@ def filled_policy(stack: Stack) -> dict[str, Any]:
         "JOBS_BUCKET": d.site.jobs.bucket,
         "JOBS_KEY": d.site.jobs.key,
     }
+
+
+SAMPLE = {
+    "REGION": "us-east-1",
+    "ACCOUNT_ID": ACCOUNT,
+    "RELEASE_PARAMETER_PREFIX": "/qdn/",
+    "FUNCTION_NAME_PREFIX": "qdn-",
+    "SITE_DISTRIBUTION_ID": "E1QDNSITE0001",
+    "DASHBOARD_DISTRIBUTION_ID": "E1QDNDASH0001",
+    "RELEASES_BUCKET": "qdn-releases",
+    "SITE_RELEASE_PREFIX": "site/",
+    "DASHBOARD_RELEASE_PREFIX": "dashboard/",
+    "JOBS_BUCKET": "qdn-data",
+    "JOBS_KEY": "jobs.json",
+}
+"""The placeholders for the sample stack of desired/."""
+
+
+def filled(path: Path, values: dict[str, str]) -> dict[str, Any]:
+    """A deploy/ policy with its placeholders replaced, as `deploy/fill` does."""
     assert all(values.values()), "an empty placeholder would widen a grant to the whole bucket"
-    text = POLICY.read_text()
+    text = path.read_text()
     for key, value in values.items():
         text = text.replace("${" + key + "}", value)
     assert "${" not in text, "a placeholder is not documented in the test"
     policy: dict[str, Any] = json.loads(text)
     return policy
+
+
+def filled_policy(stack: Stack) -> dict[str, Any]:
+    return filled(POLICY, stack_values(stack))
+
+
+def granted_actions(policy: dict[str, Any]) -> set[str]:
+    return {a for s in policy["Statement"] for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
 
 
 def allowed(policy: dict[str, Any], action: str, arn: str) -> bool:
@@ -187,9 +216,7 @@ def test_policy_covers_every_call_and_grants_nothing_unused(stack: Stack) -> Non
         used.add(action)
         for arn in arns(operation, params, stack.desired.site.region):
             assert allowed(policy, action, arn), f"{action} on {arn} is not granted by deploy/iam-policy.json"
-    granted = {
-        a for s in policy["Statement"] for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
-    }
+    granted = granted_actions(policy)
     assert granted - used - SEMANTIC == set(), f"granted but never used: {sorted(granted - used - SEMANTIC)}"
     assert used - granted == set()
     assert not any("*" in a for a in granted), "no wildcard actions"
@@ -225,8 +252,28 @@ def test_s3_grants_are_scoped_to_declared_prefixes(path: Path) -> None:
 
 def test_readonly_policy_covers_what_plan_reads() -> None:
     """`plan` reads the jobs object and HEADs the require files of the release prefixes."""
-    policy = json.loads(READONLY.read_text())
+    policy = filled(READONLY, SAMPLE)
     assert allowed(policy, "s3:GetObject", "arn:aws:s3:::qdn-data/jobs.json")
     assert allowed(policy, "s3:GetObject", "arn:aws:s3:::qdn-releases/site/20261122-1530/index.html")
     assert not allowed(policy, "s3:GetObject", "arn:aws:s3:::qdn-releases/private/secret.txt")
     assert not allowed(policy, "s3:GetObject", "arn:aws:s3:::qdn-data/other.json")
+
+
+def test_readonly_policy_grants_every_read_of_plan_and_no_write(stack: Stack) -> None:
+    """Every call of `plan`'s reader (after a full apply, so every resource exists) is granted by the
+    read-only policy on its ARN; the policy grants no write."""
+    with structlog.testing.capture_logs():
+        assert stack.reconciler().reconcile("startup").result == "applied"
+    rec = Recorder()
+    clients = make_clients(stack.settings().aws, "us-east-1")
+    for client in (clients.ssm, clients.cloudfront, clients.s3):
+        client.meta.events.register("provide-client-params", rec._hook)
+    read(clients, stack.holder.desired)
+    policy = filled(READONLY, stack_values(stack))
+    assert rec.calls
+    for operation, params in rec.calls:
+        action = ACTIONS[operation]
+        for arn in arns(operation, params, stack.desired.site.region):
+            assert allowed(policy, action, arn), f"{action} on {arn} is not granted by deploy/iam-readonly-policy.json"
+    granted = granted_actions(policy)
+    assert not {a for a in granted if a.split(":")[1].startswith(("Put", "Create", "Update", "Publish", "Delete"))}
