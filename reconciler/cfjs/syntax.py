@@ -15,6 +15,7 @@ https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/functions-jav
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -62,6 +63,9 @@ class Finding:
 
     line: int
     message: str
+
+
+_PARSING = threading.Lock()
 
 
 @lru_cache(maxsize=1)
@@ -242,7 +246,8 @@ def scan(code: str, runtime: str) -> tuple[list[Finding], str]:
     if runtime not in (RUNTIME_1, RUNTIME_2):
         raise ValueError(f"unknown runtime {runtime!r}")
     source = code.encode("utf-8")
-    tree = _parser().parse(source)
+    with _PARSING:  # a tree-sitter parser is not thread-safe; the sandbox serves requests in threads
+        tree = _parser().parse(source)
     nodes = list(_walk(tree.root_node))
     declared = _declared(nodes)
     state = _Scan(runtime)

@@ -98,3 +98,16 @@ def test_strict_mode_always() -> None:
 def test_a_declared_name_is_not_a_restricted_global() -> None:
     """Code that declares its own `process` uses its own, not Node's."""
     assert refusals("function handler(event) { var process = 1; return process; }", V2) == []
+
+
+def test_scans_from_many_threads_agree() -> None:
+    """The sandbox compiles in request threads: concurrent scans give the single-threaded answer."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from reconciler.cfjs.syntax import scan
+
+    codes = [f"var a{i} = 1;\nconst b{i} = {i};\n" + OK for i in range(32)]
+    alone = [scan(code, V1)[0] for code in codes]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        together = list(pool.map(lambda code: scan(code, V1)[0], codes))
+    assert together == alone and all(found[0].line == 2 for found in together)
