@@ -161,7 +161,8 @@ class TestValid:
         """0.1, 599.99 and integers are all fine (no float multipleOf fragility)."""
         for amount in ("0.1", "599.99", "600", "0"):
             job = JOB.replace("amount: 12.5", f"amount: {amount}")
-            load(tree(tmp_path / amount, valid_files(**{"jobs/one.yml": job})))
+            loaded = load(tree(tmp_path / amount, valid_files(**{"jobs/one.yml": job})))
+            assert loaded.jobs[0].document["price"]["amount"] == float(amount)
 
 
 BROKEN = [

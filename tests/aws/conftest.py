@@ -118,6 +118,16 @@ class Stack:
         return got[0]["Value"] if got else None
 
 
+@pytest.fixture
+def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep botocore's retry decisions but not its waits (exponential backoff, adaptive rate
+    limiter), so retry tests take milliseconds instead of real seconds."""
+    from botocore.retries import adaptive, standard
+
+    monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", lambda self, context: 0.0)
+    monkeypatch.setattr(adaptive.ClientRateLimiter, "on_sending_request", lambda self, request, **kw: None)
+
+
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[Sandbox]:
     with start() as running:

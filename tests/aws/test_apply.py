@@ -6,6 +6,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
+import pytest
+
 from reconciler.core.model import FunctionTest
 from tests.aws.conftest import CODE, Stack, run, viewer_request
 
@@ -251,9 +253,11 @@ class TestInvalidationIntent:
         assert len(stack.invalidations("web")) == 1 and len(stack.invalidations("admin")) == 1
 
 
+@pytest.mark.usefixtures("fast_retries")
 class TestRetries:
     def test_throttling_and_server_errors_are_retried_and_converge(self, stack: Stack) -> None:
-        """Injected throttling and 500s on every step are retried by botocore; the run converges."""
+        """Injected throttling and 500s on every step are retried by botocore (without its real
+        waits: the fake backoff of `fast_retries`); the run converges."""
         faults = stack.sandbox.faults
         for op in (
             "GetParameters",

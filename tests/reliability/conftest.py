@@ -13,7 +13,7 @@ import pytest
 
 from reconciler.core.settings import AwsSettings, Settings
 from reconciler.cycle.reconciling import Reconciler
-from tests.aws.conftest import Stack, make_desired, run, sandbox  # noqa: F401 - fixtures
+from tests.aws.conftest import Stack, fast_retries, make_desired, run, sandbox  # noqa: F401 - fixtures
 from tests.reliability import table as table_module
 from tests.reliability.faultproxy import FaultProxy
 from tests.reliability.table import table  # noqa: F401 - fixture
@@ -36,12 +36,8 @@ WRITES = {
 
 
 @pytest.fixture(autouse=True)
-def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep botocore's retry decisions but shrink its waits (backoff, adaptive rate limiter)."""
-    from botocore.retries import adaptive, standard
-
-    monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", lambda self, context: 0.01)
-    monkeypatch.setattr(adaptive.ClientRateLimiter, "on_sending_request", lambda self, request, **kw: None)
+def _fast_retries(fast_retries: None) -> None:  # noqa: F811 - the fixture imported above
+    """Every reliability test: botocore's retry decisions without its waits."""
 
 
 @dataclass
