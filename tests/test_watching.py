@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 
 from reconciler import events
+from reconciler.core.retrying import Retry, RetryPolicy
 from reconciler.core.settings import Settings, WatchSettings
 from reconciler.cycle.reconciling import CycleResult
 from reconciler.cycle.statefile import StateLock
@@ -57,7 +59,7 @@ class FakeReconciler:
     """Returns scripted results, records (time, trigger); stops the loop after `limit` runs."""
 
     clock: FakeClock
-    results: list[str] = field(default_factory=list)
+    results: list[str | CycleResult] = field(default_factory=list)
     limit: int = 10
     during: dict[int, Callable[[], None]] = field(default_factory=dict)
     calls: list[tuple[float, str]] = field(default_factory=list)
@@ -71,16 +73,20 @@ class FakeReconciler:
         if len(self.calls) >= self.limit and self.triggers is not None:
             self.triggers.stop()
         result = self.results[n] if n < len(self.results) else "in_sync"
-        return CycleResult(result, commit="abc123")
+        return result if isinstance(result, CycleResult) else CycleResult(result, commit="abc123")
 
 
 def make_loop(
-    results: list[str] | None = None, limit: int = 10, **watch: Any
+    results: list[str | CycleResult] | None = None,
+    limit: int = 10,
+    backoff: tuple[float, ...] = (1, 2, 5, 10, 30, 60),
+    slow: tuple[float, ...] = (300, 900, 1800),
+    **watch: Any,
 ) -> tuple[Loop, FakeReconciler, FakeClock]:
     clock = FakeClock()
     triggers = Triggers(clock)
     fake = FakeReconciler(clock, results or [], limit, triggers=triggers)
-    settings = WatchSettings(**{"interval": 60.0, "backoff": (1, 2, 5, 10, 30, 60), **watch})
+    settings = WatchSettings(**{"interval": 60.0, "retry": RetryPolicy(backoff=backoff, slow=slow), **watch})
     return Loop(fake.reconcile, settings, triggers), fake, clock
 
 
@@ -159,6 +165,34 @@ class TestLoop:
             (9.5, "change"), (10.5, "interval"),
         ]  # fmt: skip
         assert loop.failures == 2
+
+    def test_permanent_failures_take_the_slow_path_with_an_alert(self) -> None:
+        """AccessDenied-like failures wait 300, 900, 1800, 1800 s and log reconcile.needs_attention."""
+        permanent = CycleResult("failed", errors=("release/x: AccessDenied: no",), retry=Retry.SLOW)
+        loop, fake, _ = make_loop(results=[permanent] * 5, limit=5)
+        with structlog.testing.capture_logs() as logs:
+            loop.run()
+        times = [t for t, _ in fake.calls]
+        assert [b - a for a, b in itertools.pairwise(times)] == [300, 900, 1800, 1800]
+        alerts = [e for e in logs if e["event"] == "reconcile.needs_attention"]
+        assert len(alerts) == 5 and alerts[0]["log_level"] == "error"
+        assert alerts[0]["errors"] == ["release/x: AccessDenied: no"]
+        assert not [e for e in logs if e["event"] == "reconcile.backoff"]
+
+    def test_transient_failures_keep_the_quick_backoff(self) -> None:
+        """A failure whose errors include a transient one backs off along the quick table."""
+        transient = CycleResult("failed", errors=("throttled",), retry=Retry.BACKOFF)
+        loop, fake, _ = make_loop(results=[transient] * 3, limit=3)
+        loop.run()
+        assert [t for t, _ in fake.calls] == [0, 1, 3]
+
+    def test_a_change_after_a_permanent_failure_runs_at_once(self) -> None:
+        """The slow path delays only timed runs: a commit that fixes the cause runs immediately."""
+        permanent = CycleResult("failed", errors=("AccessDenied",), retry=Retry.SLOW)
+        loop, fake, clock = make_loop(results=[permanent, "applied"], limit=2)
+        clock.at(5, lambda: loop.triggers.enqueue("change"))
+        loop.run()
+        assert fake.calls == [(0, "startup"), (5, "change")]
 
     def test_invalid_desired_state_does_not_back_off(self) -> None:
         """Invalid desired state waits for a change (or the interval), not a retry schedule."""

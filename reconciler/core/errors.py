@@ -1,10 +1,17 @@
-"""The error hierarchy. The type says how the loop reacts: retry later, re-plan, or give up."""
+"""The error hierarchy. The type carries its retry path (`retry`); `core.retrying` says how long."""
 
 from __future__ import annotations
+
+from typing import ClassVar
+
+from reconciler.core.retrying import Retry
 
 
 class ReconcilerError(Exception):
     """Base of every error the reconciler reports on purpose."""
+
+    retry: ClassVar[Retry] = Retry.BACKOFF
+    """How the daemon retries a reconcile that failed with this error (see `core.retrying`)."""
 
 
 class InvalidDesired(ReconcilerError):
@@ -16,23 +23,30 @@ class InvalidDesired(ReconcilerError):
 
 
 class PermanentError(ReconcilerError):
-    """Retrying the same request will not help (bad request, access denied, failed test)."""
+    """Retrying the same request will not help (bad request, access denied, failed test): slow path."""
+
+    retry = Retry.SLOW
 
 
 class TransientError(ReconcilerError):
-    """Worth retrying after `delay` seconds (throttling, 5xx, network)."""
+    """Worth retrying soon (throttling, 5xx, network), along the policy's backoff."""
 
-    def __init__(self, message: str, delay: float = 1.0):
-        self.delay = delay
-        super().__init__(message)
+    retry = Retry.BACKOFF
 
 
 class PreconditionFailed(ReconcilerError):
     """The live object changed underneath (stale ETag): re-read and re-plan, never overwrite."""
 
+    retry = Retry.REPLAN
+
 
 class RequirementMissing(PermanentError):
-    """A release's required object is missing from its version folder."""
+    """A release's required object is missing from its version folder.
+
+    Quick backoff, not the slow path: the file is usually on its way (an upload racing the commit
+    that names the version), and an S3 upload triggers no reconcile of its own."""
+
+    retry = Retry.BACKOFF
 
 
 def _position(error: str) -> tuple[str, int, str]:

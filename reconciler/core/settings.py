@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from reconciler.core.retrying import RetryPolicy
 
 
 @dataclass(frozen=True)
@@ -24,8 +26,8 @@ class WatchSettings:
     git_pull: bool = False
     drift_repeat: float = 3600.0
     """While drift lasts, `drift.detected` is logged again after this many seconds."""
-    backoff: tuple[float, ...] = (1, 2, 5, 10, 30, 60)
-    """Delays after consecutive failed reconciles; the last one repeats."""
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    """How long to wait after a failed reconcile: transient failures back off, permanent ones go slow."""
 
 
 @dataclass(frozen=True)

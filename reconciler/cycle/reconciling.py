@@ -19,6 +19,7 @@ from reconciler.core import drift
 from reconciler.core.errors import InvalidDesired, PreconditionFailed, ReconcilerError
 from reconciler.core.model import Desired
 from reconciler.core.planning import Action, Plan, invalidations_for, observe, plan
+from reconciler.core.retrying import Retry, combined
 from reconciler.core.settings import Settings
 from reconciler.cycle import statefile, stateschema
 from reconciler.loading import gitinfo
@@ -37,6 +38,8 @@ class CycleResult:
     errors: tuple[str, ...] = ()
     drifted: tuple[str, ...] = ()
     writes: int = 0
+    retry: Retry | None = None
+    """For a failed result: how the daemon retries it (the errors' own paths, `retrying.combined`)."""
 
 
 def now_iso(at: float | None = None) -> str:
@@ -88,9 +91,9 @@ class Reconciler:
             self.log.error(events.VALIDATION_FAILED, errors=exc.errors)
             result = CycleResult(INVALID, errors=tuple(exc.errors))
         except ReconcilerError as exc:
-            result = CycleResult(FAILED, errors=(str(exc),))
+            result = CycleResult(FAILED, errors=(str(exc),), retry=exc.retry)
         except Exception as exc:  # noqa: BLE001 - a bug must not kill the daemon; reported, retried
-            result = CycleResult(FAILED, errors=(f"{type(exc).__name__}: {exc}",))
+            result = CycleResult(FAILED, errors=(f"{type(exc).__name__}: {exc}",), retry=Retry.BACKOFF)
         calls, writes = self._calls()
         result = replace(
             result,
@@ -160,7 +163,8 @@ class Reconciler:
         self._confirm_invalidations(clients, state)
 
         applied = {o.action.resource for o in outcomes if o.ok}
-        failed = [str(o.error) for o in outcomes if not o.ok] + invalidation_errors
+        failed = [str(o.error) for o in outcomes if not o.ok] + [str(e) for e in invalidation_errors]
+        causes = [o.error for o in outcomes if o.error is not None and not o.skipped] + invalidation_errors
         self._record_baselines(state, observations, verdicts, applied)
         healed = set(drifted) & applied
         still_drifted = tuple(r for r in drifted if r not in healed)
@@ -170,7 +174,8 @@ class Reconciler:
                 self.log.info(events.DRIFT_RESOLVED, resource=resource)
         self.state = state  # written once, with `last`, by reconcile()
         result = FAILED if failed else APPLIED if applied else DRIFT if still_drifted else IN_SYNC
-        return CycleResult(result, changes=len(applied), errors=tuple(failed), drifted=still_drifted)
+        retry = combined(e.retry for e in causes) if failed else None
+        return CycleResult(result, changes=len(applied), errors=tuple(failed), drifted=still_drifted, retry=retry)
 
     # -- conflicts ---------------------------------------------------------------------------
 
@@ -311,11 +316,11 @@ class Reconciler:
             kept.append(i)
         self._write_intents(kept)
 
-    def _issue_intents(self, clients: Any) -> list[str]:
+    def _issue_intents(self, clients: Any) -> list[ReconcilerError]:
         """CreateInvalidation for every recorded intent (this reconcile's and any a crash left)."""
         from reconciler.aws.applying import create_invalidation
 
-        errors = []
+        errors: list[ReconcilerError] = []
         intents = self._read_intents()
         if not intents:
             return []
@@ -337,7 +342,7 @@ class Reconciler:
                 inv_id = create_invalidation(clients, intent["distribution_id"], intent["paths"], intent["reference"])
             except ReconcilerError as exc:
                 remaining.append(intent)
-                errors.append(str(exc))
+                errors.append(exc)
                 self.log.error(
                     events.ACTION_FAILED,
                     action="invalidate",

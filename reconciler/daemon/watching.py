@@ -6,9 +6,10 @@ reconcile runs, further triggers collapse into one pending follow-up run (contro
 workqueue): a burst of edits costs one extra reconcile, not one per file. Every reconcile is
 level-triggered (read everything, plan from scratch), so which trigger woke it is only a label.
 
-A failed reconcile is retried along `WatchSettings.backoff` (the last delay repeats); the
-backoff only postpones *timed* runs, so a new commit or file change still runs at once, and
-its failure (new desired state) starts the backoff again at its first step.
+A failed reconcile is retried along `WatchSettings.retry` (`core.retrying`: transient failures
+back off quickly, permanent ones slowly and with an alert). The backoff only postpones *timed*
+runs, so a new commit or file change still runs at once, and its failure (new desired state)
+starts the backoff again at its first step.
 Time comes from a `Clock`, so the backoff tests use a fake one and never sleep.
 
 Called by `cli.py` (`run`) and `devstack.py` (`dev`); uses `reconciling.Reconciler` (kept for the whole run: it
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any, Protocol, TextIO
 
 from reconciler import events
+from reconciler.core.retrying import Retry
 from reconciler.core.settings import Settings, WatchSettings
 from reconciler.daemon.notify import Notifier
 from reconciler.loading import gitinfo
@@ -156,14 +158,21 @@ class Loop:
         return result
 
     def _schedule(self, result: Any, trigger: str) -> None:
-        """Next timed run: one interval on, or the next backoff step after a failure."""
+        """Next timed run: one interval on, or the next step of the failure's retry path
+        (`core.retrying`): quick backoff for transient failures, slow with an alert for permanent ones."""
         from reconciler.cycle.reconciling import FAILED
 
         if result.result == FAILED:
             self.failures = 1 if trigger in (CHANGE, GIT) else self.failures + 1
-            backoff = self.watch.backoff or (self.watch.interval,)
-            delay = float(backoff[min(self.failures, len(backoff)) - 1])
-            self.log.warning("reconcile.backoff", failures=self.failures, delay=delay)
+            retry = getattr(result, "retry", None) or Retry.BACKOFF
+            delay = self.watch.retry.delay(retry, self.failures, fallback=self.watch.interval)
+            if retry is Retry.SLOW:
+                # retrying will not help until someone acts (permissions, a bucket, the request): say so
+                self.log.error(
+                    "reconcile.needs_attention", failures=self.failures, delay=delay, errors=list(result.errors)
+                )
+            else:
+                self.log.warning("reconcile.backoff", failures=self.failures, delay=delay)
         else:
             self.failures = 0
             delay = self.watch.interval

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from reconciler.core.model import FunctionTest
+from reconciler.core.retrying import Retry
 from tests.aws.conftest import CODE, Stack, run, viewer_request
 
 
@@ -273,3 +274,12 @@ class TestRetries:
         result, _ = run(stack.reconciler())
         assert result.result == "applied", result.errors
         assert run(stack.reconciler())[0].result == "in_sync"
+
+    def test_access_denied_is_permanent_and_takes_the_slow_path(self, stack: Stack) -> None:
+        """AccessDenied on the pointer fails the cycle with the SLOW path; once allowed, it applies."""
+        stack.sandbox.faults.fail_next("PutParameter", status=403, code="AccessDenied", times=10)
+        result, _ = run(stack.reconciler())
+        assert result.result == "failed" and "AccessDenied" in " ".join(result.errors)
+        assert result.retry is Retry.SLOW
+        stack.sandbox.faults.clear()
+        assert run(stack.reconciler())[0].result == "applied"
