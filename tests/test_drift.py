@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.core.drift import CHANGE, DRIFT, IN_SYNC, Baseline, classify, should_log
+from reconciler.core.drift import Baseline, Verdict, classify, should_log
 from reconciler.core.planning import Observation
 
 
@@ -12,14 +12,14 @@ class TestClassify:
     @pytest.mark.parametrize(
         "baseline, seen, verdict",
         [
-            (None, Observation("d1", "d1"), IN_SYNC),
-            (None, Observation("d1", None), CHANGE),
-            (None, Observation("d1", "x"), CHANGE),
-            (Baseline("d1", "d1"), Observation("d1", "x"), DRIFT),
-            (Baseline("d1", "d1"), Observation("d1", None), DRIFT),
-            (Baseline("d0", "d0"), Observation("d1", "d0"), CHANGE),
-            (Baseline("d0", "d0"), Observation("d1", "x"), CHANGE),
-            (Baseline("d1", "d1"), Observation("d1", "d1"), IN_SYNC),
+            (None, Observation("d1", "d1"), Verdict.IN_SYNC),
+            (None, Observation("d1", None), Verdict.CHANGE),
+            (None, Observation("d1", "x"), Verdict.CHANGE),
+            (Baseline("d1", "d1"), Observation("d1", "x"), Verdict.DRIFT),
+            (Baseline("d1", "d1"), Observation("d1", None), Verdict.DRIFT),
+            (Baseline("d0", "d0"), Observation("d1", "d0"), Verdict.CHANGE),
+            (Baseline("d0", "d0"), Observation("d1", "x"), Verdict.CHANGE),
+            (Baseline("d1", "d1"), Observation("d1", "d1"), Verdict.IN_SYNC),
         ],
     )
     def test_table(self, baseline: Baseline | None, seen: Observation, verdict: str) -> None:

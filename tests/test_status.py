@@ -362,14 +362,14 @@ class TestAfterRealReconcile:
         self, tmp_path: Path, moto_url: str, aws_env: None, capsys: pytest.CaptureFixture[str]
     ) -> None:
         """After a real apply status exits 0; after SSM is changed behind git's back, 3 with the resource."""
-        from reconciler.cycle.reconciling import APPLIED as APPLIED_RESULT
-        from reconciler.cycle.reconciling import DRIFT, Reconciler
+        from reconciler.core.results import Result
+        from reconciler.cycle.reconciling import Reconciler
 
         desired = release_and_jobs_stack(moto_url, "st1")
         s = settings(tmp_path, endpoint_url=moto_url)
         reconciler = Reconciler(s, loader=Holder(desired), self_heal=False)
 
-        assert reconciler.reconcile("startup").result == APPLIED_RESULT
+        assert reconciler.reconcile("startup").result == Result.APPLIED
         capsys.readouterr()
         assert operations.status(s, as_json=True) == 0
         document = json.loads(capsys.readouterr().out)
@@ -378,7 +378,7 @@ class TestAfterRealReconcile:
         assert document["drift"] == []
 
         boto(moto_url, "ssm").put_parameter(Name="/st1/site/version", Value="v0-hotfix", Type="String", Overwrite=True)
-        assert reconciler.reconcile("interval").result == DRIFT
+        assert reconciler.reconcile("interval").result == Result.DRIFT
         capsys.readouterr()
         assert operations.status(s, as_json=False) == 3
         out, err = capsys.readouterr()
@@ -392,13 +392,13 @@ class TestAfterRealReconcile:
         """A release whose required file is missing fails the reconcile: status exits 1 with the error."""
         from dataclasses import replace
 
-        from reconciler.cycle.reconciling import FAILED as FAILED_RESULT
+        from reconciler.core.results import Result
         from reconciler.cycle.reconciling import Reconciler
 
         desired = release_and_jobs_stack(moto_url, "st2")
         broken = replace(desired, releases=(replace(desired.releases[0], version="v9-missing"),))
         s = settings(tmp_path, endpoint_url=moto_url)
-        assert Reconciler(s, loader=Holder(broken)).reconcile("startup").result == FAILED_RESULT
+        assert Reconciler(s, loader=Holder(broken)).reconcile("startup").result == Result.FAILED
         capsys.readouterr()
         assert operations.status(s, as_json=False) == 1
         out = capsys.readouterr().out

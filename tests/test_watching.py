@@ -20,6 +20,7 @@ import pytest
 import structlog
 
 from reconciler import events
+from reconciler.core.results import Result
 from reconciler.core.retrying import Retry, RetryPolicy
 from reconciler.core.settings import Settings, WatchSettings
 from reconciler.cycle.reconciling import CycleResult
@@ -73,7 +74,7 @@ class FakeReconciler:
         if len(self.calls) >= self.limit and self.triggers is not None:
             self.triggers.stop()
         result = self.results[n] if n < len(self.results) else "in_sync"
-        return result if isinstance(result, CycleResult) else CycleResult(result, commit="abc123")
+        return result if isinstance(result, CycleResult) else CycleResult(Result(result), commit="abc123")
 
 
 def make_loop(
@@ -168,7 +169,7 @@ class TestLoop:
 
     def test_permanent_failures_take_the_slow_path_with_an_alert(self) -> None:
         """AccessDenied-like failures wait 300, 900, 1800, 1800 s and log reconcile.needs_attention."""
-        permanent = CycleResult("failed", errors=("release/x: AccessDenied: no",), retry=Retry.SLOW)
+        permanent = CycleResult(Result.FAILED, errors=("release/x: AccessDenied: no",), retry=Retry.SLOW)
         loop, fake, _ = make_loop(results=[permanent] * 5, limit=5)
         with structlog.testing.capture_logs() as logs:
             loop.run()
@@ -181,14 +182,14 @@ class TestLoop:
 
     def test_transient_failures_keep_the_quick_backoff(self) -> None:
         """A failure whose errors include a transient one backs off along the quick table."""
-        transient = CycleResult("failed", errors=("throttled",), retry=Retry.BACKOFF)
+        transient = CycleResult(Result.FAILED, errors=("throttled",), retry=Retry.BACKOFF)
         loop, fake, _ = make_loop(results=[transient] * 3, limit=3)
         loop.run()
         assert [t for t, _ in fake.calls] == [0, 1, 3]
 
     def test_a_change_after_a_permanent_failure_runs_at_once(self) -> None:
         """The slow path delays only timed runs: a commit that fixes the cause runs immediately."""
-        permanent = CycleResult("failed", errors=("AccessDenied",), retry=Retry.SLOW)
+        permanent = CycleResult(Result.FAILED, errors=("AccessDenied",), retry=Retry.SLOW)
         loop, fake, clock = make_loop(results=[permanent, "applied"], limit=2)
         clock.at(5, lambda: loop.triggers.enqueue("change"))
         loop.run()
@@ -351,7 +352,7 @@ class CountingReconciler:
     def reconcile(self, trigger: str) -> CycleResult:
         self.triggers.append(trigger)
         self.ran.set()
-        return CycleResult(self.result, commit="0123456789abcdef")
+        return CycleResult(Result(self.result), commit="0123456789abcdef")
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:

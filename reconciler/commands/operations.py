@@ -45,7 +45,7 @@ def plan(settings: Settings, fmt: str) -> int:
 
 def apply(settings: Settings) -> int:
     """One reconcile, self-healing (an explicit apply makes live equal to git); exit 0 or 1."""
-    from reconciler.cycle.reconciling import FAILED, INVALID, Reconciler
+    from reconciler.cycle.reconciling import Reconciler
     from reconciler.cycle.statefile import Locked, StateLock
 
     events.configure(settings.log_format, sys.stdout)
@@ -58,7 +58,7 @@ def apply(settings: Settings) -> int:
         result = Reconciler(settings, self_heal=True).reconcile("startup")
     finally:
         lock.release()
-    return 1 if result.result in (FAILED, INVALID) else 0
+    return 0 if result.result.ok else 1
 
 
 def status(settings: Settings, as_json: bool) -> int:

@@ -10,11 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from reconciler.core.planning import Observation
 
-IN_SYNC, DRIFT, CHANGE = "in_sync", "drift", "change"
+
+class Verdict(StrEnum):
+    """One resource at one read (see `results.Result` for what a whole reconcile came to)."""
+
+    IN_SYNC = "in_sync"
+    """Live equals desired."""
+    DRIFT = "drift"
+    """Live changed behind git's back: desired is still what was last seen in sync."""
+    CHANGE = "change"
+    """Desired changed (or was never seen in sync): a change to apply."""
 
 
 @dataclass(frozen=True)
@@ -23,17 +33,17 @@ class Baseline:
     live: str | None
 
 
-def classify(baselines: Mapping[str, Baseline], observations: Mapping[str, Observation]) -> dict[str, str]:
+def classify(baselines: Mapping[str, Baseline], observations: Mapping[str, Observation]) -> dict[str, Verdict]:
     """Per resource: in_sync, drift (desired unchanged since last seen in sync) or change."""
-    verdicts = {}
+    verdicts: dict[str, Verdict] = {}
     for resource, seen in observations.items():
         base = baselines.get(resource)
         if seen.in_sync:
-            verdicts[resource] = IN_SYNC
+            verdicts[resource] = Verdict.IN_SYNC
         elif base is not None and base.desired == seen.desired and base.live != seen.live:
-            verdicts[resource] = DRIFT
+            verdicts[resource] = Verdict.DRIFT
         else:
-            verdicts[resource] = CHANGE
+            verdicts[resource] = Verdict.CHANGE
     return verdicts
 
 

@@ -19,18 +19,17 @@ from reconciler.core import drift
 from reconciler.core.errors import InvalidDesired, PreconditionFailed, ReconcilerError
 from reconciler.core.model import Desired
 from reconciler.core.planning import Action, Plan, invalidations_for, observe, plan
+from reconciler.core.results import Result
 from reconciler.core.retrying import Retry, combined
 from reconciler.core.settings import Settings
 from reconciler.cycle import statefile, stateschema
 from reconciler.loading import gitinfo
 from reconciler.reports import sanitizing
 
-IN_SYNC, APPLIED, DRIFT, FAILED, INVALID = "in_sync", "applied", "drift", "failed", "invalid"
-
 
 @dataclass(frozen=True)
 class CycleResult:
-    result: str
+    result: Result
     changes: int = 0
     duration_ms: int = 0
     api_calls: int = 0
@@ -89,11 +88,11 @@ class Reconciler:
             result = self._cycle(commit)
         except InvalidDesired as exc:
             self.log.error(events.VALIDATION_FAILED, errors=exc.errors)
-            result = CycleResult(INVALID, errors=tuple(exc.errors))
+            result = CycleResult(Result.INVALID, errors=tuple(exc.errors))
         except ReconcilerError as exc:
-            result = CycleResult(FAILED, errors=(str(exc),), retry=exc.retry)
+            result = CycleResult(Result.FAILED, errors=(str(exc),), retry=exc.retry)
         except Exception as exc:  # noqa: BLE001 - a bug must not kill the daemon; reported, retried
-            result = CycleResult(FAILED, errors=(f"{type(exc).__name__}: {exc}",), retry=Retry.BACKOFF)
+            result = CycleResult(Result.FAILED, errors=(f"{type(exc).__name__}: {exc}",), retry=Retry.BACKOFF)
         calls, writes = self._calls()
         result = replace(
             result,
@@ -109,9 +108,9 @@ class Reconciler:
             "duration_ms": result.duration_ms,
             "api_calls": result.api_calls,
         }
-        if result.errors and result.result == FAILED:
+        if result.errors and result.result == Result.FAILED:
             fields["errors"] = list(result.errors)
-        level = self.log.error if result.result in (FAILED, INVALID) else self.log.info
+        level = self.log.error if result.result in (Result.FAILED, Result.INVALID) else self.log.info
         level(events.RECONCILE_DONE, **fields)
         return result
 
@@ -140,7 +139,7 @@ class Reconciler:
         sanitizing.register(desired, live)
         observations = observe(desired, live)
         verdicts = drift.classify(drift.baselines_from(state.get("baselines", {})), observations)
-        drifted = sorted(r for r, v in verdicts.items() if v == drift.DRIFT)
+        drifted = sorted(r for r, v in verdicts.items() if v == drift.Verdict.DRIFT)
         full = plan(desired, live)
         self._log_drift(state, full, drifted, observations, commit)
         todo = full if self.self_heal else plan(desired, live, skip=drifted)
@@ -173,7 +172,9 @@ class Reconciler:
                 state["drift"].pop(resource)
                 self.log.info(events.DRIFT_RESOLVED, resource=resource)
         self.state = state  # written once, with `last`, by reconcile()
-        result = FAILED if failed else APPLIED if applied else DRIFT if still_drifted else IN_SYNC
+        result = Result.FAILED if failed else Result.APPLIED if applied else Result.IN_SYNC
+        if result is Result.IN_SYNC and still_drifted:
+            result = Result.DRIFT
         retry = combined(e.retry for e in causes) if failed else None
         return CycleResult(result, changes=len(applied), errors=tuple(failed), drifted=still_drifted, retry=retry)
 
@@ -415,13 +416,13 @@ class Reconciler:
         statefile.write_json(self._state_path(), state)
 
     def _record_baselines(
-        self, state: dict[str, Any], observations: Any, verdicts: dict[str, str], applied: set[str]
+        self, state: dict[str, Any], observations: Any, verdicts: dict[str, drift.Verdict], applied: set[str]
     ) -> None:
         baselines = state["baselines"]
         for resource, seen in observations.items():
             if resource in applied:
                 baselines[resource] = {"desired": seen.desired, "live": seen.desired}
-            elif verdicts.get(resource) == drift.IN_SYNC:
+            elif verdicts.get(resource) == drift.Verdict.IN_SYNC:
                 baselines[resource] = {"desired": seen.desired, "live": seen.live}
         for resource in list(baselines):
             if resource not in observations:

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Protocol, TextIO
 
 from reconciler import events
+from reconciler.core.results import Result
 from reconciler.core.retrying import Retry
 from reconciler.core.settings import Settings, WatchSettings
 from reconciler.daemon.notify import Notifier
@@ -160,9 +161,7 @@ class Loop:
     def _schedule(self, result: Any, trigger: str) -> None:
         """Next timed run: one interval on, or the next step of the failure's retry path
         (`core.retrying`): quick backoff for transient failures, slow with an alert for permanent ones."""
-        from reconciler.cycle.reconciling import FAILED
-
-        if result.result == FAILED:
+        if result.result == Result.FAILED:
             self.failures = 1 if trigger in (CHANGE, GIT) else self.failures + 1
             retry = getattr(result, "retry", None) or Retry.BACKOFF
             delay = self.watch.retry.delay(retry, self.failures, fallback=self.watch.interval)

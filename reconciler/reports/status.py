@@ -16,9 +16,11 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from reconciler.core.results import Result
+
 OK, DRIFT_OPEN, FAILED = 0, 3, 1
-HEALTHY_RESULTS = ("in_sync", "applied")
-FAILED_RESULTS = ("failed", "invalid")
+HEALTHY_RESULTS = (Result.IN_SYNC, Result.APPLIED)
+FAILED_RESULTS = (Result.FAILED, Result.INVALID)
 
 
 class Unreadable(Exception):
@@ -66,9 +68,9 @@ class Status:
     @property
     def exit_code(self) -> int:
         """Failure outranks drift: a failed reconcile may not have seen the drift at all."""
-        if self.last.result not in HEALTHY_RESULTS and self.last.result != "drift":
+        if self.last.result not in HEALTHY_RESULTS and self.last.result != Result.DRIFT:
             return FAILED
-        if self.drift or self.last.result == "drift":
+        if self.drift or self.last.result == Result.DRIFT:
             return DRIFT_OPEN
         return OK
 
