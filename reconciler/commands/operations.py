@@ -10,6 +10,7 @@ from reconciler.core.settings import Settings
 
 def plan(settings: Settings, fmt: str) -> int:
     """Print the plan document on stdout; exit 0 in sync, 2 changes pending, 1 error."""
+    from reconciler.aws import preflight
     from reconciler.aws.reading import read
     from reconciler.aws.session import make_clients
     from reconciler.core.errors import InvalidDesired, ReconcilerError
@@ -27,6 +28,7 @@ def plan(settings: Settings, fmt: str) -> int:
         return 1
     register(desired)
     try:
+        preflight.check(settings.aws, desired.site.region)
         live = read(make_clients(settings.aws, desired.site.region), desired)
     except ReconcilerError as exc:
         print(f"reconciler: error: {events.redact(str(exc))}", file=sys.stderr)
@@ -45,17 +47,28 @@ def plan(settings: Settings, fmt: str) -> int:
 
 def apply(settings: Settings) -> int:
     """One reconcile, self-healing (an explicit apply makes live equal to git); exit 0 or 1."""
+    from reconciler.aws import preflight
+    from reconciler.core.errors import AccessError, ReconcilerError
     from reconciler.cycle.reconciling import FAILED, INVALID, Reconciler
     from reconciler.cycle.statefile import Locked, StateLock
+    from reconciler.loading import Loader
 
     events.configure(settings.log_format, sys.stdout)
+    loader = Loader(settings.desired)
+    try:
+        preflight.check(settings.aws, loader.load().site.region)
+    except AccessError as exc:
+        print(f"reconciler: error: {exc}", file=sys.stderr)
+        return 1
+    except ReconcilerError:
+        pass  # invalid desired state: the reconcile reports it (validation.failed)
     try:
         lock = StateLock(settings.state_dir).acquire()
     except Locked as exc:
         print(f"reconciler: {exc}", file=sys.stderr)
         return 1
     try:
-        result = Reconciler(settings, self_heal=True).reconcile("startup")
+        result = Reconciler(settings, self_heal=True, loader=loader).reconcile("startup")
     finally:
         lock.release()
     return 1 if result.result in (FAILED, INVALID) else 0

@@ -31,6 +31,10 @@ class PreconditionFailed(ReconcilerError):
     """The live object changed underneath (stale ETag): re-read and re-plan, never overwrite."""
 
 
+class AccessError(PermanentError):
+    """Credentials, region or endpoint are wrong, so nothing can be read; the message names which."""
+
+
 class RequirementMissing(PermanentError):
     """A release's required object is missing from its version folder."""
 

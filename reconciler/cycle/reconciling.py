@@ -117,9 +117,11 @@ class Reconciler:
 
     def _ensure_clients(self, desired: Desired) -> Any:
         if self.clients is None:
+            from reconciler.aws import preflight
             from reconciler.aws.reading import ReadCache
             from reconciler.aws.session import make_clients
 
+            preflight.check(self.settings.aws, desired.site.region)  # one line naming what is wrong
             self.clients = make_clients(self.settings.aws, desired.site.region)
             self.cache = ReadCache()
         return self.clients

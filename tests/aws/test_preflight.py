@@ -1,0 +1,108 @@
+"""The preflight: a missing or wrong credential, region or endpoint is one line naming which."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from reconciler.aws import preflight
+from reconciler.core.errors import AccessError
+from reconciler.core.settings import AwsSettings
+from reconciler.sandbox.server import Sandbox
+from tests.test_loading import tree, valid_files
+
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def bare(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """A machine that has never seen AWS: no AWS_* variables, an empty home, no instance metadata."""
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    return tmp_path
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def refused(aws: AwsSettings, region: str = "us-east-1") -> str:
+    with pytest.raises(AccessError) as caught:
+        preflight.check(aws, region)
+    message = str(caught.value)
+    assert "\n" not in message
+    return message
+
+
+class TestPreflight:
+    """Each wrong setting is named; nothing about any resource."""
+
+    def test_no_credentials(self, bare: Path) -> None:
+        """Nothing in the chain: says so and how to set them."""
+        assert refused(AwsSettings()).startswith("no AWS credentials found (set AWS_PROFILE")
+
+    def test_unknown_profile(self, bare: Path) -> None:
+        """--profile naming a profile that does not exist."""
+        assert refused(AwsSettings(profile="ghost")) == (
+            "AWS profile 'ghost' not found in ~/.aws/config or ~/.aws/credentials"
+        )
+
+    @pytest.mark.parametrize("region", ["us-east-9", "mars", ""])
+    def test_invalid_region(self, bare: Path, monkeypatch: pytest.MonkeyPatch, region: str) -> None:
+        """A region AWS does not have is named before any request."""
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+        assert refused(AwsSettings(), region).startswith(f"region {region!r} invalid")
+
+    def test_unreachable_endpoint_without_its_password(self, bare: Path) -> None:
+        """Nothing listening: `endpoint URL unreachable`, the URL shown without user:password."""
+        port = closed_port()
+        message = refused(AwsSettings(endpoint_url=f"http://user:hunter2@127.0.0.1:{port}"))
+        assert message.startswith(f"endpoint http://127.0.0.1:{port} unreachable")
+        assert "hunter2" not in message
+
+    def test_sandbox_passes_without_any_credentials(self, bare: Path, sandbox: Sandbox) -> None:
+        """A loopback endpoint (the sandbox checks no signature) needs no credentials set up."""
+        preflight.check(AwsSettings(endpoint_url=sandbox.endpoint), "eu-west-2")
+
+
+class TestCommandsCheckFirst:
+    """plan and apply print the one line and exit 1 before reading any resource."""
+
+    @pytest.mark.parametrize("command", ["plan", "apply"])
+    def test_missing_credentials(self, bare: Path, command: str) -> None:
+        """The line names the credentials, not `function/...`; nothing on stdout, no state written."""
+        desired = tree(bare, valid_files())
+        env = dict(os.environ, PYTHONPATH=str(PROJECT))
+        result = subprocess.run(
+            [sys.executable, "-m", "reconciler", command, "--desired", str(desired), "--log-format", "json"],
+            capture_output=True, text=True, env=env, timeout=60,
+        )
+        assert result.returncode == 1
+        assert result.stderr.startswith("reconciler: error: no AWS credentials found")
+        assert len(result.stderr.splitlines()) == 1 and "function/" not in result.stderr
+        assert result.stdout == ""
+        assert not (bare / ".reconciler").exists()
+
+    def test_unreachable_endpoint(self, bare: Path) -> None:
+        """`plan` against a closed port: the endpoint is named, exit 1, quickly (no long retries)."""
+        desired = tree(bare, valid_files())
+        port = closed_port()
+        env = dict(os.environ, PYTHONPATH=str(PROJECT))
+        result = subprocess.run(
+            [sys.executable, "-m", "reconciler", "plan", "--desired", str(desired),
+             "--endpoint-url", f"http://127.0.0.1:{port}"],
+            capture_output=True, text=True, env=env, timeout=60,
+        )
+        assert result.returncode == 1
+        assert result.stderr.startswith(f"reconciler: error: endpoint http://127.0.0.1:{port} unreachable")
