@@ -1,6 +1,8 @@
-"""A release's version folder in S3: list what is there, read a stored checksum, put one file.
+"""A release's version folder in S3: list what is there, which required objects are missing, read
+a stored checksum, put one file.
 
-Used by `upload`. Every file is one single-part PutObject (so no multipart ETag) carrying its
+Used by `upload`, by `plan` (the `require` check) and by the writer before a pointer moves.
+Every file `upload` puts is one single-part PutObject (so no multipart ETag) carrying its
 SHA-256 as user metadata (`x-amz-meta-sha256`): with SSE-KMS an ETag is not the MD5 of the
 content, and the stored checksum is what proves "the same content" then. A put is
 conditional (`If-None-Match: *`): a version folder is immutable, so an object that appeared
@@ -10,6 +12,7 @@ meanwhile is never overwritten.
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +50,19 @@ def list_folder(clients: Clients, bucket: str, folder: str) -> dict[str, StoredO
         if not page.get("IsTruncated"):
             return found
         kwargs["ContinuationToken"] = page["NextContinuationToken"]
+
+
+def missing_objects(clients: Clients, bucket: str, keys: Iterable[str]) -> list[str]:
+    """The keys of `keys` that do not exist in `bucket` (HeadObject each, in order)."""
+    missing = []
+    for key in keys:
+        try:
+            clients.s3.head_object(Bucket=bucket, Key=key)
+        except Exception as exc:
+            if not is_not_found(exc):
+                raise translate(exc, f"s3://{bucket}/{key}") from exc
+            missing.append(key)
+    return missing
 
 
 def stored_sha256(clients: Clients, bucket: str, key: str) -> str | None:

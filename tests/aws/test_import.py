@@ -156,3 +156,54 @@ class TestImport:
         absent = stack.cli("import", "--release", "web", "--parameter", "/nope/" + stack.tag, "--bucket", "b")
         assert absent.returncode == 1 and f"SSM parameter /nope/{stack.tag} does not exist" in absent.stderr
         assert list(stack.desired.iterdir()) == [stack.desired / "site.yaml"]
+
+
+class TestPlanAfterImport:
+    """From an adopted stack: plan checks `require` before anything moves, and labels drift."""
+
+    def adopt(self, stack: HandBuilt) -> None:
+        result = stack.cli("import", "--release", "web", "--parameter", stack.parameter, "--bucket", stack.bucket,
+                           "--prefix", "web/", "--jobs")
+        assert result.returncode == 0, result.stderr
+
+    def test_missing_require_is_an_error_not_a_pending_change(self, stack: HandBuilt, tmp_path: Path) -> None:
+        """A version whose index.html is not uploaded: exit 1, in `errors`, not in `actions`;
+        once uploaded, the same plan is a pending change (exit 2)."""
+        self.adopt(stack)
+        release_yaml = stack.desired / "releases" / "web.yaml"
+        release_yaml.write_text(release_yaml.read_text().replace("20270301-0800", "20270302-0900"))
+        plan = stack.cli("plan", "--json")
+        assert plan.returncode == 1, plan.stderr
+        document = json.loads(plan.stdout)
+        assert document["actions"] == []
+        assert document["errors"] == [
+            f"release/web: s3://{stack.bucket}/web/20270302-0900/index.html does not exist, so the pointer cannot "
+            "move to 20270302-0900 (upload the version first: reconciler upload web 20270302-0900 DIR)"
+        ]
+        text = stack.cli("plan")
+        assert text.returncode == 1 and f"error: {document['errors'][0]}" in text.stdout
+
+        (tmp_path / "dist").mkdir()
+        (tmp_path / "dist" / "index.html").write_text("<h1>new</h1>")
+        assert stack.cli("upload", "web", "20270302-0900", str(tmp_path / "dist")).returncode == 0
+        ready = stack.cli("plan", "--json")
+        assert ready.returncode == 2, ready.stderr
+        action, *invalidations = json.loads(ready.stdout)["actions"]
+        assert action == {"action": "update", "resource": "release/web", "drift": False,
+                          "changes": [{"field": "version", "before": "20270301-0800", "after": "20270302-0900"}]}
+        assert [i["action"] for i in invalidations] == ["invalidate", "invalidate"]
+
+    def test_drift_is_labelled(self, stack: HandBuilt) -> None:
+        """After an apply, a pointer moved by hand (desired unchanged) is planned as drift."""
+        self.adopt(stack)
+        assert stack.cli("apply").returncode == 0
+        client(stack.endpoint, "ssm").put_parameter(
+            Name=stack.parameter, Value="20260101-0000", Type="String", Overwrite=True
+        )
+        s3 = client(stack.endpoint, "s3")
+        s3.put_object(Bucket=stack.bucket, Key="web/20270301-0800/index.html", Body=b"x")
+        plan = stack.cli("plan", "--json")
+        assert plan.returncode == 2, plan.stderr
+        action = json.loads(plan.stdout)["actions"][0]
+        assert (action["resource"], action["drift"]) == ("release/web", True)
+        assert "update (drift) release/web" in stack.cli("plan").stdout
