@@ -78,7 +78,7 @@ class Reconciler:
 
     def reconcile(self, trigger: str) -> CycleResult:
         started = time.perf_counter()
-        commit = gitinfo.head(self.settings.desired)
+        commit = gitinfo.commit(self.settings.desired)
         structlog.contextvars.bind_contextvars(commit=commit)
         self.log.info(events.RECONCILE_START, trigger=trigger)
         calls_before = self._calls()
