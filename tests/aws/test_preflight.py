@@ -6,6 +6,9 @@ import os
 import socket
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -44,6 +47,36 @@ def refused(aws: AwsSettings, region: str = "us-east-1") -> str:
     return message
 
 
+REJECTED = b"""<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+<Error><Type>Sender</Type><Code>InvalidClientTokenId</Code>
+<Message>The security token included in the request is invalid.</Message></Error>
+<RequestId>1</RequestId></ErrorResponse>"""
+
+
+@pytest.fixture
+def refusing_sts() -> Iterator[str]:
+    """An endpoint answering every request as STS does for an unknown access key (403)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(403)
+            self.send_header("Content-Type", "text/xml")
+            self.send_header("Content-Length", str(len(REJECTED)))
+            self.end_headers()
+            self.wfile.write(REJECTED)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
 class TestPreflight:
     """Each wrong setting is named; nothing about any resource."""
 
@@ -70,6 +103,14 @@ class TestPreflight:
         message = refused(AwsSettings(endpoint_url=f"http://user:hunter2@127.0.0.1:{port}"))
         assert message.startswith(f"endpoint http://127.0.0.1:{port} unreachable")
         assert "hunter2" not in message
+
+    def test_rejected_credentials(self, bare: Path, monkeypatch: pytest.MonkeyPatch, refusing_sts: str) -> None:
+        """Credentials the endpoint refuses: named as rejected, with AWS's code."""
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDWRONG")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wrong")
+        assert refused(AwsSettings(endpoint_url=refusing_sts)) == (
+            "AWS credentials rejected (InvalidClientTokenId): check the access key, profile or role"
+        )
 
     def test_sandbox_passes_without_any_credentials(self, bare: Path, sandbox: Sandbox) -> None:
         """A loopback endpoint (the sandbox checks no signature) needs no credentials set up."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import pytest
 
 from reconciler.aws.session import make_clients
 from reconciler.core.model import Release
-from reconciler.uploading import UploadError, content_type, scan, upload, upload_order
+from reconciler.uploading import Progress, UploadError, content_type, scan, upload, upload_order
 from tests.aws.conftest import Stack
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -72,6 +73,31 @@ class TestContentAndFiles:
         first, last = upload_order(files, release)
         assert [f.name for f in first] == ["b.png", "z.css"]
         assert [f.name for f in last] == ["app.js", "index.html"]
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+class TestProgress:
+    """A progress bar on a terminal only."""
+
+    def test_bar_on_a_terminal(self) -> None:
+        """Each step redraws one line (carriage return); the last ends it."""
+        screen = Terminal()
+        bar = Progress(screen, 2, 2048)
+        bar.show(1, 1024)
+        bar.show(2, 2048)
+        lines = screen.getvalue().split("\r")[1:]
+        assert lines[0] == "[" + "#" * 15 + "." * 15 + "] 1/2 files, 1.0 KB of 2.0 KB"
+        assert lines[1] == "[" + "#" * 30 + "] 2/2 files, 2.0 KB of 2.0 KB\n"
+
+    def test_silent_otherwise(self) -> None:
+        """Piped or logged: nothing at all (the summary event says it)."""
+        stream = io.StringIO()
+        Progress(stream, 1, 10).show(1, 10)
+        assert stream.getvalue() == ""
 
 
 class TestUpload:
