@@ -157,15 +157,12 @@ def command(settings: Settings, functions: Sequence[str], releases: Sequence[Rel
     from reconciler import events
     from reconciler.aws import adopting, preflight
     from reconciler.aws.session import make_clients
-    from reconciler.core.errors import InvalidDesired, ReconcilerError
-    from reconciler.loading import load
+    from reconciler.core.errors import ReconcilerError
+    from reconciler.operations import load_reporting
 
     events.configure(settings.log_format, sys.stdout)
-    try:
-        desired = load(settings.desired, run_tests=False)
-    except InvalidDesired as exc:
-        for line in exc.errors:
-            print(events.redact(line), file=sys.stderr)
+    desired = load_reporting(settings)
+    if desired is None:
         return 1
     try:
         preflight.check(settings.aws, desired.site.region)
@@ -175,12 +172,8 @@ def command(settings: Settings, functions: Sequence[str], releases: Sequence[Rel
     except (ImportRefused, ReconcilerError) as exc:
         print(f"reconciler: error: {events.redact(str(exc))}", file=sys.stderr)
         return 1
-    try:
-        load(settings.desired, run_tests=False)
-    except InvalidDesired as exc:
+    if load_reporting(settings) is None:
         remove(written)
-        for line in exc.errors:
-            print(events.redact(line), file=sys.stderr)
         print("reconciler: error: the imported files do not load (shown above); none were kept", file=sys.stderr)
         return 1
     log = events.log()

@@ -225,15 +225,12 @@ def command(settings: Settings, release_name: str, version: str, folder: Path) -
     from reconciler import events
     from reconciler.aws import preflight
     from reconciler.aws.session import make_clients
-    from reconciler.core.errors import InvalidDesired, ReconcilerError
-    from reconciler.loading import load
+    from reconciler.core.errors import ReconcilerError
+    from reconciler.operations import load_reporting
 
     events.configure(settings.log_format, sys.stdout)
-    try:
-        desired = load(settings.desired, run_tests=False)
-    except InvalidDesired as exc:
-        for line in exc.errors:
-            print(events.redact(line), file=sys.stderr)
+    desired = load_reporting(settings)
+    if desired is None:
         return 1
     releases = {r.name: r for r in desired.releases}
     release = releases.get(release_name)

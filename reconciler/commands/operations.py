@@ -87,6 +87,20 @@ def drifted_resources(settings: Settings, desired: Any, live: Any) -> frozenset[
     return frozenset(r for r, v in verdicts.items() if v == drift.DRIFT)
 
 
+def load_reporting(settings: Settings) -> Any:
+    """The desired state without running function tests (`Desired`), or None once each error
+    is printed on stderr: for commands that only need the Site and a few names from it."""
+    from reconciler.core.errors import InvalidDesired
+    from reconciler.loading import load
+
+    try:
+        return load(settings.desired, run_tests=False)
+    except InvalidDesired as exc:
+        for line in exc.errors:
+            print(events.redact(line), file=sys.stderr)
+        return None
+
+
 def apply(settings: Settings) -> int:
     """One reconcile, self-healing (an explicit apply makes live equal to git); exit 0 or 1."""
     from reconciler.aws import preflight
