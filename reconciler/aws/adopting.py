@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.aws.errors import is_not_found, translate
+from reconciler.aws.reading import read_parameters
 from reconciler.aws.session import Clients
 
 LIVE = "LIVE"
@@ -46,12 +47,8 @@ def live_function(clients: Clients, name: str) -> AdoptedFunction | None:
 
 
 def parameter_value(clients: Clients, name: str) -> str | None:
-    try:
-        return str(clients.ssm.get_parameter(Name=name)["Parameter"]["Value"])
-    except Exception as exc:
-        if is_not_found(exc):
-            return None
-        raise translate(exc, f"ssm:{name}") from exc
+    """GetParameters, as the reader asks (so the read-only policy's `ssm:GetParameters` suffices)."""
+    return read_parameters(clients, [name])[name]
 
 
 def jobs_document(clients: Clients, bucket: str, key: str) -> tuple[bool, Any]:
