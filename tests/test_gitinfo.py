@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import gitinfo
+from reconciler.loading import gitinfo
 
 
 def git(root: Path, *args: str) -> str:
