@@ -389,6 +389,14 @@ class TestJson:
             ("code", None), ("runtime", None), ("comment", None)
         ]
 
+    def test_code_stays_multiline_once_sanitized(self) -> None:
+        """`plan` cleans every shown value; function code in `changes` keeps its line breaks."""
+        from reconciler.sanitizing import shown_plan
+
+        want, have = CASES["function-code-change"]
+        (action, _) = json.loads(rendering.as_json(shown_plan(plan(want, have))))["actions"]
+        assert action["changes"][0]["before"] == OLD_CODE.decode()
+
     def test_job_changes_are_job_and_field_only(self) -> None:
         """Jobs: `{job, field}` per changed field, field null for a job added or removed; no values."""
         want, have = CASES["jobs-added-changed-removed"]
@@ -430,4 +438,4 @@ class TestText:
         """The comment lists the failed check and labels the drift action in the table."""
         text = render("release-drift-and-failed-check")
         assert "| 1 | update (drift) | `release/site` |" in text
-        assert "- ❌ release/dashboard: s3://qdn-releases/dashboard/2026.11.22/index.html does not exist" in text
+        assert "- ❌ release/dashboard: s3&#58;//qdn-releases/dashboard/2026.11.22/index.html does not exist" in text
