@@ -36,6 +36,21 @@ class _Parser(argparse.ArgumentParser):
                   f"Run '{self.prog} --help' for help.\n")
 
 
+class _Version(argparse.Action):
+    """`--version`, looked up only when asked (the package metadata scan costs every start otherwise)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version("edge-reconciler")
+        except PackageNotFoundError:
+            found = "(not installed)"
+        print(f"reconciler {found}")
+        parser.exit(0)
+
+
 def _positive(text: str) -> float:
     try:
         value = float(text)
@@ -125,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The whole command line; every command and option says what it does in `--help`."""
     parser = _Parser(prog="reconciler", description=DESCRIPTION, epilog=EPILOG,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action=_Version, nargs=0, help="print the installed version and exit")
     _common(parser, suppress=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands", required=True)
 
