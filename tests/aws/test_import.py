@@ -122,6 +122,24 @@ class TestImport:
         assert plan.returncode == 0, plan.stdout + plan.stderr
         assert json.loads(plan.stdout)["actions"] == []
 
+    def test_function_with_a_key_value_store(self, stack: HandBuilt) -> None:
+        """A 2.0 function associated with a key value store: the association is imported too."""
+        cf = client(stack.endpoint, "cloudfront")
+        arn = "arn:aws:cloudfront::123456789012:key-value-store/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+        name = f"kvs-{stack.tag}"
+        etag = cf.create_function(
+            Name=name,
+            FunctionConfig={"Comment": "", "Runtime": "cloudfront-js-2.0",
+                            "KeyValueStoreAssociations": {"Quantity": 1, "Items": [{"KeyValueStoreARN": arn}]}},
+            FunctionCode=b"async function handler(event) { return event.request; }\n",
+        )["ETag"]
+        cf.publish_function(Name=name, IfMatch=etag)
+        result = stack.cli("import", "--function", name)
+        assert result.returncode == 0, result.stderr
+        text = (stack.desired / "functions" / f"{name}.yaml").read_text()
+        assert f"keyValueStores:\n- {arn}\n" in text
+        assert "\ncomment:" not in text  # an empty comment is left out, as the schema's default
+
     def test_never_overwrites_and_writes_nothing_when_refused(self, stack: HandBuilt) -> None:
         """An existing file refuses the whole import, named; nothing else is written."""
         (stack.desired / "releases").mkdir()
