@@ -359,13 +359,13 @@ def _sandbox(args: argparse.Namespace, s: Settings) -> int:
 
 
 def _upload(args: argparse.Namespace, s: Settings) -> int:
-    from reconciler.uploading import command
+    from reconciler.commands.uploading import command
 
     return command(s, args.release, args.version, args.folder)
 
 
 def _import(args: argparse.Namespace, s: Settings) -> int:
-    from reconciler.importing import ReleaseSpec, command
+    from reconciler.commands.importing import ReleaseSpec, command
 
     usage = args.parser_of_command
     if not (args.functions or args.releases or args.jobs):

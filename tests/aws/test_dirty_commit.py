@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import operations
+from reconciler.commands import operations
 from reconciler.cycle.reconciling import Reconciler
 from tests.aws.conftest import Stack, run
 from tests.test_gitinfo import git, repo

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from reconciler.aws.session import make_clients
+from reconciler.commands.uploading import Progress, UploadError, content_type, scan, upload, upload_order
 from reconciler.core.model import Release
-from reconciler.uploading import Progress, UploadError, content_type, scan, upload, upload_order
 from tests.aws.conftest import Stack
 
 PROJECT = Path(__file__).resolve().parents[2]

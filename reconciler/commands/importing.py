@@ -157,8 +157,8 @@ def command(settings: Settings, functions: Sequence[str], releases: Sequence[Rel
     from reconciler import events
     from reconciler.aws import adopting, preflight
     from reconciler.aws.session import make_clients
+    from reconciler.commands.operations import load_reporting
     from reconciler.core.errors import ReconcilerError
-    from reconciler.operations import load_reporting
 
     events.configure(settings.log_format, sys.stdout)
     desired = load_reporting(settings)

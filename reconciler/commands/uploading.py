@@ -225,8 +225,8 @@ def command(settings: Settings, release_name: str, version: str, folder: Path) -
     from reconciler import events
     from reconciler.aws import preflight
     from reconciler.aws.session import make_clients
+    from reconciler.commands.operations import load_reporting
     from reconciler.core.errors import ReconcilerError
-    from reconciler.operations import load_reporting
 
     events.configure(settings.log_format, sys.stdout)
     desired = load_reporting(settings)
