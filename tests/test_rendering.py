@@ -391,7 +391,7 @@ class TestJson:
 
     def test_code_stays_multiline_once_sanitized(self) -> None:
         """`plan` cleans every shown value; function code in `changes` keeps its line breaks."""
-        from reconciler.sanitizing import shown_plan
+        from reconciler.reports.sanitizing import shown_plan
 
         want, have = CASES["function-code-change"]
         (action, _) = json.loads(rendering.as_json(shown_plan(plan(want, have))))["actions"]
