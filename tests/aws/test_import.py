@@ -134,11 +134,13 @@ class TestImport:
             FunctionCode=b"async function handler(event) { return event.request; }\n",
         )["ETag"]
         cf.publish_function(Name=name, IfMatch=etag)
-        result = stack.cli("import", "--function", name)
+        result = stack.cli("import", "--function", name, "--jobs")
         assert result.returncode == 0, result.stderr
         text = (stack.desired / "functions" / f"{name}.yaml").read_text()
         assert f"keyValueStores:\n- {arn}\n" in text
         assert "\ncomment:" not in text  # an empty comment is left out, as the schema's default
+        plan = stack.cli("plan")
+        assert plan.returncode == 0, plan.stdout + plan.stderr
 
     def test_never_overwrites_and_writes_nothing_when_refused(self, stack: HandBuilt) -> None:
         """An existing file refuses the whole import, named; nothing else is written."""
