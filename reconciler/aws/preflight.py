@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from reconciler.aws.session import new_session
-from reconciler.core.errors import AccessError
+from reconciler.core.errors import AccessError, ReconcilerError, TransientError
 from reconciler.core.settings import AwsSettings
 
 REJECTED_CODES = {
@@ -39,8 +39,11 @@ NO_CREDENTIALS = (
 )
 
 
-def check(aws: AwsSettings, region: str) -> None:
-    """Raise `AccessError` (one line) when the profile, credentials, region or endpoint are wrong."""
+def check(aws: AwsSettings, region: str, probe: bool = True) -> None:
+    """Raise `AccessError` (one line) when the profile, credentials, region or endpoint are wrong.
+
+    `probe=False` (the daemon, which retries anyway) skips the STS request: a wrong endpoint or
+    refused credentials are then named by `environment_error` at the first call that fails."""
     from botocore.config import Config
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ProfileNotFound
 
@@ -54,6 +57,8 @@ def check(aws: AwsSettings, region: str) -> None:
     except BotoCoreError as exc:
         raise AccessError(f"AWS credentials could not be loaded: {exc}") from None
     _check_region(session, region, aws.endpoint_url)
+    if not probe:
+        return
     config = Config(retries={"mode": "standard", "total_max_attempts": 2}, connect_timeout=5, read_timeout=15)
     kwargs: dict[str, Any] = {"region_name": region, "config": config}
     if aws.endpoint_url:
@@ -66,10 +71,32 @@ def check(aws: AwsSettings, region: str) -> None:
     except ClientError as exc:
         code = str(exc.response.get("Error", {}).get("Code", ""))
         if code in REJECTED_CODES:
-            raise AccessError(f"AWS credentials rejected ({code}): check the access key, profile or role") from None
+            raise _rejected(code) from None
         # Any other answer (a stand-in endpoint without STS, say): the endpoint is up; go on.
     except BotoCoreError as exc:
         raise AccessError(f"endpoint {shown(sts.meta.endpoint_url)} unreachable ({_reason(exc)})") from None
+
+
+def environment_error(exc: BaseException) -> ReconcilerError | None:
+    """The one-line error for a failed call whose cause is the environment, not the resource:
+    no credentials, refused credentials, an endpoint that does not answer. None otherwise.
+    (`aws.errors.translate` asks this first, so the daemon never blames `function/...`.)"""
+    name = type(exc).__name__
+    if name in ("NoCredentialsError", "PartialCredentialsError"):
+        return AccessError(NO_CREDENTIALS)
+    if name in ("EndpointConnectionError", "ConnectTimeoutError", "ConnectionClosedError"):
+        url = str(getattr(exc, "kwargs", {}).get("endpoint_url") or "")
+        parts = urlsplit(shown(url))  # the request's URL: keep scheme and host, not the resource's path
+        where = urlunsplit((parts.scheme, parts.netloc, "", "", "")) if parts.netloc else "the AWS endpoint"
+        return TransientError(f"endpoint {where} unreachable ({_reason(exc)})")
+    code = str((getattr(exc, "response", None) or {}).get("Error", {}).get("Code", ""))
+    if code in REJECTED_CODES - {"AccessDenied"}:  # AccessDenied on a resource is that resource's
+        return _rejected(code)
+    return None
+
+
+def _rejected(code: str) -> AccessError:
+    return AccessError(f"AWS credentials rejected ({code}): check the access key, profile or role")
 
 
 def _check_region(session: Any, region: str, endpoint_url: str | None) -> None:
@@ -91,9 +118,11 @@ def shown(url: str) -> str:
     return urlunsplit((parts.scheme, f"{host}:{parts.port}" if parts.port else host, parts.path, parts.query, ""))
 
 
-def _reason(exc: Exception) -> str:
-    text = str(exc)
-    for hint in ("Connection refused", "Name or service not known", "timed out", "Temporary failure"):
-        if hint.lower() in text.lower():
-            return hint.lower()
-    return type(exc).__name__
+def _reason(exc: BaseException) -> str:
+    return {
+        "EndpointConnectionError": "could not connect",
+        "ConnectTimeoutError": "connection timed out",
+        "ReadTimeoutError": "no answer in time",
+        "ConnectionClosedError": "connection closed",
+        "SSLError": "TLS failed",
+    }.get(type(exc).__name__, type(exc).__name__)

@@ -121,7 +121,7 @@ class Reconciler:
             from reconciler.aws.reading import ReadCache
             from reconciler.aws.session import make_clients
 
-            preflight.check(self.settings.aws, desired.site.region)  # one line naming what is wrong
+            preflight.check(self.settings.aws, desired.site.region, probe=False)  # no request: it retries
             self.clients = make_clients(self.settings.aws, desired.site.region)
             self.cache = ReadCache()
         return self.clients

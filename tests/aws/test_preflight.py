@@ -147,3 +147,30 @@ class TestCommandsCheckFirst:
         )
         assert result.returncode == 1
         assert result.stderr.startswith(f"reconciler: error: endpoint http://127.0.0.1:{port} unreachable")
+
+
+class TestDaemonsFirstFailure:
+    """The daemon makes no probe request; its first failing call is named the same way."""
+
+    def test_unreachable_endpoint_is_not_blamed_on_a_resource(self, bare: Path, tmp_path: Path) -> None:
+        """Every error of the cycle names the endpoint, none a `function/...` or `release/...`."""
+        from reconciler.core.settings import Settings
+        from reconciler.cycle.reconciling import FAILED, Reconciler
+        from tests.aws.conftest import Holder, make_desired
+
+        port = closed_port()
+        settings = Settings(desired=tmp_path, state_dir=tmp_path / "state",
+                            aws=AwsSettings(endpoint_url=f"http://127.0.0.1:{port}", max_attempts=1))
+        result = Reconciler(settings, loader=Holder(make_desired("ep"))).reconcile("startup")
+        assert result.result == FAILED and result.errors
+        assert all(e.startswith(f"endpoint http://127.0.0.1:{port} unreachable") for e in result.errors)
+
+    def test_refused_and_missing_credentials_are_named(self) -> None:
+        """botocore's own errors for a refused key or no credentials map to one line each."""
+        from botocore.exceptions import ClientError, NoCredentialsError
+
+        refused_key = ClientError({"Error": {"Code": "UnrecognizedClientException", "Message": "bad"}}, "GetParameters")
+        assert str(preflight.environment_error(refused_key)).startswith("AWS credentials rejected")
+        assert str(preflight.environment_error(NoCredentialsError())).startswith("no AWS credentials found")
+        denied = ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "GetObject")
+        assert preflight.environment_error(denied) is None  # a permission on one resource is that resource's
