@@ -1,13 +1,15 @@
 """Command line: parses arguments, builds `Settings`, wires the parts, maps results to exit codes.
 
 Heavy modules (boto3, moto, V8) are imported lazily inside each command so `validate` and
-`status` start fast.
+`status` start fast. Over 300 lines because every command's and option's `--help` text (SPEC
+section 4) sits beside the option it describes; there is no logic beyond parsing here.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -35,6 +37,21 @@ class _Parser(argparse.ArgumentParser):
                   f"Run '{self.prog} --help' for help.\n")
 
 
+class _Version(argparse.Action):
+    """`--version`, looked up only when asked (the package metadata scan costs every start otherwise)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version("edge-reconciler")
+        except PackageNotFoundError:
+            found = "(not installed)"
+        print(f"reconciler {found}")
+        parser.exit(0)
+
+
 def _positive(text: str) -> float:
     try:
         value = float(text)
@@ -49,6 +66,32 @@ def _port(text: str) -> int:
     if not text.isdigit() or int(text) > 65535:
         raise argparse.ArgumentTypeError(f"not a TCP port (0-65535): {text!r}")
     return int(text)
+
+
+def _version(text: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9._-]+", text) or text in (".", ".."):
+        raise argparse.ArgumentTypeError(f"a version is letters, digits, '.', '_' and '-' (got {text!r})")
+    return text
+
+
+class _ReleaseOption(argparse.Action):
+    """`--release NAME` opens a group; `--parameter`, `--bucket`, `--prefix` fill the last one."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        releases: list[dict[str, str]] = list(namespace.releases or [])
+        namespace.releases = releases
+        field = self.dest
+        if field == "release":
+            if not re.fullmatch(r"[A-Za-z0-9_-]+", values):
+                parser.error(f"argument --release: a Release name is letters, digits, '_' and '-' (got {values!r})")
+            releases.append({"name": values})
+        elif not releases:
+            parser.error(f"argument {option_string}: must follow --release NAME")
+        elif field in releases[-1]:
+            parser.error(f"argument {option_string}: given twice for --release {releases[-1]['name']}")
+        else:
+            releases[-1][field] = values
 
 
 def _checked(name: str) -> Callable[[str], str]:
@@ -98,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The whole command line; every command and option says what it does in `--help`."""
     parser = _Parser(prog="reconciler", description=DESCRIPTION, epilog=EPILOG,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action=_Version, nargs=0, help="print the installed version and exit")
     _common(parser, suppress=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands", required=True)
 
@@ -166,6 +210,43 @@ def build_parser() -> argparse.ArgumentParser:
                    "line, then reconciles every change under the desired directory at once.",
                    "0 after a clean stop, 1 if it cannot start")
     _watch_options(dev)
+
+    up = _command(sub, "upload", "Upload a built site folder as a new version of a Release.",
+                  "Puts every file of DIR at s3://<bucket>/<prefix><VERSION>/ of the Release named RELEASE\n"
+                  "(bucket and prefix from its YAML), with a Content-Type from each file name, so VERSION\n"
+                  "can then be named in the Release's `version`. A version folder is immutable: if it holds\n"
+                  "different files, nothing is uploaded and the command fails; the same files again do\n"
+                  "nothing. Names starting with '.' are skipped (except .well-known/); symlinks are refused.\n"
+                  "The Release's `require` files are uploaded last. A progress bar shows on a terminal.",
+                  "0 uploaded or already there, 1 error (refused, AWS unreachable, no such Release)")
+    up.add_argument("release", metavar="RELEASE", help="the `name` of a Release in the desired directory")
+    up.add_argument("version", metavar="VERSION", type=_version,
+                    help="the new version's name: letters, digits, '.', '_' and '-', e.g. 20261122-1530")
+    up.add_argument("folder", metavar="DIR", type=Path, help="the built site folder to upload (e.g. dist/)")
+
+    im = _command(sub, "import", "Adopt what is live: write desired files for a hand-run stack.",
+                  "Writes the desired YAML for each resource named, from what is live now, so that `plan` right\n"
+                  "after finds nothing to do:\n"
+                  "  --function NAME   functions/NAME.yaml and functions/NAME.js from the function's LIVE stage\n"
+                  "  --release NAME --parameter PARAM --bucket B [--prefix PFX]\n"
+                  "                    releases/NAME.yaml, its version the parameter's current value\n"
+                  "  --jobs            jobs/<id>.yaml for each job of the Site's jobs object (combined layout)\n"
+                  "Repeat them to import several. The desired directory needs a Site document first. An\n"
+                  "existing file is never overwritten (the import is refused, naming it). `invalidate` cannot\n"
+                  "be read from AWS: it is written as /* on every distribution of the Site; narrow it.",
+                  "0 written, 1 error (refused, not found live, AWS unreachable); nothing is half-written")
+    im.set_defaults(functions=[], releases=[], jobs=False)
+    im.add_argument("--function", dest="functions", action="append", metavar="NAME",
+                    help="a CloudFront function to adopt (its LIVE stage)")
+    im.add_argument("--release", action=_ReleaseOption, metavar="NAME",
+                    help="a Release to adopt, named NAME in the desired files; needs --parameter and --bucket after it")
+    im.add_argument("--parameter", action=_ReleaseOption, metavar="PARAM",
+                    help="the SSM parameter holding the active version of the --release before it")
+    im.add_argument("--bucket", action=_ReleaseOption, metavar="B",
+                    help="the S3 bucket holding the version folders of the --release before it")
+    im.add_argument("--prefix", action=_ReleaseOption, metavar="PFX",
+                    help="the key prefix of its version folders, e.g. site/ (default: none)")
+    im.add_argument("--jobs", action="store_true", help="adopt every job of the Site's jobs object")
 
     for command in sub.choices.values():
         _common(command, suppress=True)
@@ -278,6 +359,26 @@ def _sandbox(args: argparse.Namespace, s: Settings) -> int:
     return sandbox(port=args.port, desired=s.desired)
 
 
+def _upload(args: argparse.Namespace, s: Settings) -> int:
+    from reconciler.commands.uploading import command
+
+    return command(s, args.release, args.version, args.folder)
+
+
+def _import(args: argparse.Namespace, s: Settings) -> int:
+    from reconciler.commands.importing import ReleaseSpec, command
+
+    usage = args.parser_of_command
+    if not (args.functions or args.releases or args.jobs):
+        usage.error("nothing to import: give --function NAME, --release NAME --parameter PARAM --bucket B, or --jobs")
+    for group in args.releases:
+        missing = [f"--{f}" for f in ("parameter", "bucket") if f not in group]
+        if missing:
+            usage.error(f"--release {group['name']} needs {' and '.join(missing)}")
+    releases = [ReleaseSpec(g["name"], g["parameter"], g["bucket"], g.get("prefix", "")) for g in args.releases]
+    return command(s, args.functions, releases, args.jobs)
+
+
 HANDLERS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "validate": _validate,
     "plan": _plan,
@@ -287,4 +388,6 @@ HANDLERS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "new-job": _new_job,
     "status": _status,
     "sandbox": _sandbox,
+    "upload": _upload,
+    "import": _import,
 }

@@ -38,6 +38,11 @@ class TestHelp:
             summary = (command.description or "").splitlines()[0]
             assert f"    {name} " in out and summary.split()[0] in out
 
+    def test_version(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """`reconciler --version` prints the installed version, exit 0."""
+        code, out, _ = exit_of(["--version"], capsys)
+        assert code == 0 and out.startswith("reconciler ") and len(out.splitlines()) == 1
+
     @pytest.mark.parametrize("name", sorted(cli.HANDLERS))
     def test_each_command_describes_itself_and_its_exit_status(
         self, name: str, capsys: pytest.CaptureFixture[str]

@@ -28,7 +28,7 @@ from reconciler.core.model import (
     Release,
     Site,
 )
-from reconciler.core.planning import plan
+from reconciler.core.planning import Plan, plan
 from reconciler.reports import rendering
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -194,9 +194,32 @@ CASES: dict[str, tuple[Desired, Live]] = {
 }
 
 
-def render(name: str) -> str:
+CASES["release-drift-and-failed-check"] = (
+    desired([release("20261122-1530"), release("2026.11.22", name="dashboard", invalidate={"dashboard": ("/*",)})],
+            site=SITE_WITHOUT_JOBS),
+    Live({}, {"/qdn/site/version": "20261120-0900", "/qdn/dashboard/version": "2026.11.01"}),
+)
+CHECKS: dict[str, tuple[frozenset[str], list[str]]] = {
+    "release-drift-and-failed-check": (
+        frozenset({"release/site"}),
+        ["release/dashboard: s3://qdn-releases/dashboard/2026.11.22/index.html does not exist, so the pointer "
+         "cannot move to 2026.11.22 (upload the version first: reconciler upload dashboard 2026.11.22 DIR)"],
+    ),
+}
+"""Per case: the resources labelled drift and the failed checks (what `plan` adds to the pure plan)."""
+
+
+def planned(name: str) -> Plan:
+    """The plan of a case as `plan` shows it: a release whose check failed is left out."""
     want, have = CASES[name]
-    return rendering.as_markdown(plan(want, have), want, check=fake_check)
+    _, errors = CHECKS.get(name, (frozenset(), []))
+    return plan(want, have, skip=[e.split(":", 1)[0] for e in errors])
+
+
+def render(name: str) -> str:
+    want, _ = CASES[name]
+    drift, errors = CHECKS.get(name, (frozenset(), []))
+    return rendering.as_markdown(planned(name), want, check=fake_check, drift=drift, errors=errors)
 
 
 class TestMarkdownGolden:
@@ -340,10 +363,79 @@ class TestPrivacy:
 
 
 class TestJson:
-    def test_shape_is_actions_with_action_and_resource_only(self) -> None:
-        """`--json` is exactly {"actions": [{"action", "resource"}, ...]}."""
+    def test_shape(self) -> None:
+        """`--json` is {"actions": [{action, resource, drift, changes}], "errors": [...]}."""
         want, have = CASES["everything"]
         document = json.loads(rendering.as_json(plan(want, have)))
-        assert list(document) == ["actions"]
-        assert all(set(a) == {"action", "resource"} for a in document["actions"])
-        assert document["actions"][-1] == {"action": "invalidate", "resource": "invalidation/site"}
+        assert list(document) == ["actions", "errors"] and document["errors"] == []
+        assert all(set(a) == {"action", "resource", "drift", "changes"} for a in document["actions"])
+        assert {a["action"] for a in document["actions"]} <= {"create", "update", "publish", "delete", "invalidate"}
+        assert document["actions"][-1]["resource"] == "invalidation/site"
+        assert document["actions"][-1]["changes"] == [{"field": "paths", "before": None, "after": ["/*"]}]
+
+    def test_release_and_function_changes_have_before_and_after(self) -> None:
+        """Releases: the version moving; functions: each changed field, code as text."""
+        want, have = CASES["everything"]
+        actions = {a["resource"]: a for a in json.loads(rendering.as_json(plan(want, have)))["actions"]}
+        assert actions["release/site"]["changes"] == [
+            {"field": "version", "before": "20261120-0900", "after": "20261122-1530"}
+        ]
+        assert actions["function/qdn-track-rewrite"]["changes"] == [
+            {"field": "code", "before": OLD_CODE.decode(), "after": NEW_CODE.decode()}
+        ]
+        created = json.loads(rendering.as_json(plan(desired(functions=[function()]), Live())))["actions"][0]
+        assert created["action"] == "create"
+        assert [(c["field"], c["before"]) for c in created["changes"]] == [
+            ("code", None), ("runtime", None), ("comment", None)
+        ]
+
+    def test_code_stays_multiline_once_sanitized(self) -> None:
+        """`plan` cleans every shown value; function code in `changes` keeps its line breaks."""
+        from reconciler.reports.sanitizing import shown_plan
+
+        want, have = CASES["function-code-change"]
+        (action, _) = json.loads(rendering.as_json(shown_plan(plan(want, have))))["actions"]
+        assert action["changes"][0]["before"] == OLD_CODE.decode()
+
+    def test_job_changes_are_job_and_field_only(self) -> None:
+        """Jobs: `{job, field}` per changed field, field null for a job added or removed; no values."""
+        want, have = CASES["jobs-added-changed-removed"]
+        (action,) = [a for a in json.loads(rendering.as_json(plan(want, have)))["actions"] if a["resource"] != (
+            "invalidation/site")]
+        assert action["changes"] == [
+            {"job": "job_b2", "field": "price"},
+            {"job": "job_b2", "field": "status"},
+            {"job": "job_c3", "field": None},
+            {"job": "job_d4", "field": None},
+        ]
+
+    def test_drift_and_failed_checks(self) -> None:
+        """A drift-caused action says so; a failed check is in `errors`, its action left out."""
+        drift, errors = CHECKS["release-drift-and-failed-check"]
+        document = json.loads(rendering.as_json(planned("release-drift-and-failed-check"), drift, errors))
+        assert [(a["resource"], a["drift"]) for a in document["actions"]] == [
+            ("release/site", True), ("invalidation/site", False)
+        ]
+        assert document["errors"] == errors
+
+
+class TestText:
+    def test_drift_label_errors_and_summary(self) -> None:
+        """Text shows what JSON and markdown show: the drift label and each failed check."""
+        drift, errors = CHECKS["release-drift-and-failed-check"]
+        text = rendering.as_text(planned("release-drift-and-failed-check"), drift, errors)
+        assert "update (drift) release/site: move release site 20261120-0900 -> 20261122-1530" in text
+        assert f"error: {errors[0]}" in text
+        assert "dashboard 2026.11.01 -> 2026.11.22" not in text
+        assert text.endswith("1 check failed: apply would not move those resources.\n")
+
+    def test_errors_without_any_action(self) -> None:
+        """Only a failed check: the error and no pending change."""
+        text = rendering.as_text(Plan(), errors=["release/x: missing"])
+        assert text.splitlines()[0] == "error: release/x: missing"
+
+    def test_markdown_shows_the_same(self) -> None:
+        """The comment lists the failed check and labels the drift action in the table."""
+        text = render("release-drift-and-failed-check")
+        assert "| 1 | update (drift) | `release/site` |" in text
+        assert "- ❌ release/dashboard: s3&#58;//qdn-releases/dashboard/2026.11.22/index.html does not exist" in text

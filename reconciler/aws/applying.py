@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.aws.errors import is_not_found, translate
+from reconciler.aws.folders import missing_objects
 from reconciler.aws.session import Clients
 from reconciler.core.errors import PermanentError, ReconcilerError, RequirementMissing
 from reconciler.core.model import Desired, Function, Release
@@ -145,16 +146,12 @@ def run_tests(clients: Clients, function: Function, etag: str, notify: Notify) -
 
 def write_release(clients: Clients, release: Release, action: Action, commit: str | None) -> None:
     """Move the pointer only once every `require` object exists in the new version's folder."""
-    for key in release.required_keys():
-        try:
-            clients.s3.head_object(Bucket=release.bucket, Key=key)
-        except Exception as exc:
-            if is_not_found(exc):
-                raise RequirementMissing(
-                    f"{release.resource}: s3://{release.bucket}/{key} does not exist; "
-                    f"the pointer stays at {action.detail.get('old')}"
-                ) from exc
-            raise
+    missing = missing_objects(clients, release.bucket, release.required_keys())
+    if missing:
+        raise RequirementMissing(
+            f"{release.resource}: s3://{release.bucket}/{missing[0]} does not exist; "
+            f"the pointer stays at {action.detail.get('old')}"
+        )
     clients.ssm.put_parameter(
         Name=release.parameter,
         Value=release.version,

@@ -43,6 +43,11 @@ def translate(exc: BaseException, what: str) -> ReconcilerError:
     """Our error for a failed call on `what` (a resource id)."""
     if isinstance(exc, ReconcilerError):
         return exc
+    from reconciler.aws.preflight import environment_error
+
+    environmental = environment_error(exc)
+    if environmental is not None:
+        return environmental  # credentials or endpoint: not this resource's failure
     code, status = error_code(exc), http_status(exc)
     message = f"{what}: {code or type(exc).__name__}: {_message(exc)}"
     if code in PRECONDITION_CODES or status == 412:

@@ -51,10 +51,9 @@ def make_clients(aws: AwsSettings, region: str) -> Clients:
     Made by botocore directly: boto3's own layer (resources, s3transfer) is not used here and
     costs a cold process tens of milliseconds to import. One session, so the three clients share
     one loader, endpoint resolver and credential chain."""
-    import botocore.session
     from botocore.config import Config
 
-    session = botocore.session.Session(profile=aws.profile) if aws.profile else botocore.session.Session()
+    session = new_session(aws)
     config = Config(
         retries={"mode": "adaptive", "max_attempts": aws.max_attempts},
         connect_timeout=5,
@@ -73,6 +72,36 @@ def make_clients(aws: AwsSettings, region: str) -> Clients:
         if pause is not None:
             client.meta.events.register("before-send", pause)
     return Clients(made["ssm"], made["cloudfront"], made["s3"], counter)
+
+
+def new_session(aws: AwsSettings) -> Any:
+    """The botocore session of `aws`: its profile, else the usual credential chain.
+
+    Against a loopback endpoint (the sandbox, which checks no signature) with no credentials
+    configured at all, dummy ones are used, so `--endpoint-url http://127.0.0.1:PORT` works
+    on a machine that has never seen AWS."""
+    import botocore.session
+
+    session = botocore.session.Session(profile=aws.profile) if aws.profile else botocore.session.Session()
+    if aws.endpoint_url and _loopback(aws.endpoint_url) and not aws.profile and not _configured():
+        session.set_credentials("sandbox", "sandbox")
+    return session
+
+
+def _loopback(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    return (urlsplit(url).hostname or "") in ("127.0.0.1", "localhost", "::1")
+
+
+def _configured() -> bool:
+    """Credentials named in the environment or a shared file (without resolving the chain: no IMDS wait)."""
+    if os.environ.get("AWS_ACCESS_KEY_ID") or os.environ.get("AWS_PROFILE"):
+        return True
+    home = os.path.expanduser("~/.aws")
+    files = (os.environ.get("AWS_SHARED_CREDENTIALS_FILE") or f"{home}/credentials",
+             os.environ.get("AWS_CONFIG_FILE") or f"{home}/config")
+    return any(os.path.exists(f) for f in files)
 
 
 def _counting(counter: CallCounter) -> Any:

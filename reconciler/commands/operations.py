@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 from reconciler import events
 from reconciler.core.settings import Settings
@@ -10,13 +11,14 @@ from reconciler.core.settings import Settings
 
 def plan(settings: Settings, fmt: str) -> int:
     """Print the plan document on stdout; exit 0 in sync, 2 changes pending, 1 error."""
+    from reconciler.aws import preflight
     from reconciler.aws.reading import read
     from reconciler.aws.session import make_clients
     from reconciler.core.errors import InvalidDesired, ReconcilerError
     from reconciler.core.planning import plan as make_plan
     from reconciler.loading import load
     from reconciler.reports import rendering
-    from reconciler.reports.sanitizing import register, shown_plan
+    from reconciler.reports.sanitizing import clean, register, shown_plan
 
     events.configure(settings.log_format, sys.stderr)
     try:
@@ -27,35 +29,102 @@ def plan(settings: Settings, fmt: str) -> int:
         return 1
     register(desired)
     try:
-        live = read(make_clients(settings.aws, desired.site.region), desired)
+        preflight.check(settings.aws, desired.site.region)
+        clients = make_clients(settings.aws, desired.site.region)
+        live = read(clients, desired)
+        errors = failed_checks(clients, make_plan(desired, live))
     except ReconcilerError as exc:
         print(f"reconciler: error: {events.redact(str(exc))}", file=sys.stderr)
         return 1
     register(desired, live)
-    result = shown_plan(make_plan(desired, live))
+    # a failed check is an error, not a pending change
+    result = shown_plan(make_plan(desired, live, skip=errors))
+    drifted = drifted_resources(settings, desired, live)
+    messages = [clean(e) for e in errors.values()]
     if fmt == "json":
-        document = rendering.as_json(result)
+        document = rendering.as_json(result, drifted, messages)
     elif fmt == "markdown":
-        document = rendering.as_markdown(result, desired)
+        document = rendering.as_markdown(result, desired, drift=drifted, errors=messages)
     else:
-        document = rendering.as_text(result)
+        document = rendering.as_text(result, drifted, messages)
     sys.stdout.write(document)
-    return 2 if result.actions else 0
+    return 1 if errors else 2 if result.actions else 0
+
+
+def failed_checks(clients: Any, full: Any) -> dict[str, str]:
+    """What apply would check before moving anything: each new version's `require` objects exist.
+    Resource id -> the error, for every release action whose check fails."""
+    from reconciler.aws.folders import missing_objects
+    from reconciler.core.planning import RELEASE
+
+    errors = {}
+    for action in full.changes:
+        if action.kind != RELEASE:
+            continue
+        d = action.detail
+        missing = missing_objects(clients, d["bucket"], d["require"])
+        if missing:
+            errors[action.resource] = (
+                f"{action.resource}: s3://{d['bucket']}/{missing[0]} does not exist, so the pointer cannot move "
+                f"to {d['new']} (upload the version first: reconciler upload {d['name']} {d['new']} DIR)"
+            )
+    return errors
+
+
+def drifted_resources(settings: Settings, desired: Any, live: Any) -> frozenset[str]:
+    """Resources whose live state changed while their desired state did not, from the drift
+    baselines of the state directory (read only; none when it is absent or unreadable)."""
+    from reconciler.core import drift
+    from reconciler.core.planning import observe
+    from reconciler.cycle import statefile
+
+    try:
+        state = statefile.read_json(settings.state_dir / statefile.STATE) or {}
+    except (statefile.Corrupt, OSError):
+        return frozenset()
+    baselines = drift.baselines_from(state.get("baselines", {}) if isinstance(state, dict) else {})
+    verdicts = drift.classify(baselines, observe(desired, live))
+    return frozenset(r for r, v in verdicts.items() if v == drift.Verdict.DRIFT)
+
+
+def load_reporting(settings: Settings) -> Any:
+    """The desired state without running function tests (`Desired`), or None once each error
+    is printed on stderr: for commands that only need the Site and a few names from it."""
+    from reconciler.core.errors import InvalidDesired
+    from reconciler.loading import load
+
+    try:
+        return load(settings.desired, run_tests=False)
+    except InvalidDesired as exc:
+        for line in exc.errors:
+            print(events.redact(line), file=sys.stderr)
+        return None
 
 
 def apply(settings: Settings) -> int:
     """One reconcile, self-healing (an explicit apply makes live equal to git); exit 0 or 1."""
+    from reconciler.aws import preflight
+    from reconciler.core.errors import AccessError, ReconcilerError
     from reconciler.cycle.reconciling import Reconciler
     from reconciler.cycle.statefile import Locked, StateLock
+    from reconciler.loading import Loader
 
     events.configure(settings.log_format, sys.stdout)
+    loader = Loader(settings.desired)
+    try:
+        preflight.check(settings.aws, loader.load().site.region)
+    except AccessError as exc:
+        print(f"reconciler: error: {exc}", file=sys.stderr)
+        return 1
+    except ReconcilerError:
+        pass  # invalid desired state: the reconcile reports it (validation.failed)
     try:
         lock = StateLock(settings.state_dir).acquire()
     except Locked as exc:
         print(f"reconciler: {exc}", file=sys.stderr)
         return 1
     try:
-        result = Reconciler(settings, self_heal=True).reconcile("startup")
+        result = Reconciler(settings, self_heal=True, loader=loader).reconcile("startup")
     finally:
         lock.release()
     return 0 if result.result.ok else 1

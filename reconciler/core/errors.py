@@ -40,6 +40,10 @@ class PreconditionFailed(ReconcilerError):
     retry = Retry.REPLAN
 
 
+class AccessError(PermanentError):
+    """Credentials, region or endpoint are wrong, so nothing can be read; the message names which."""
+
+
 class RequirementMissing(PermanentError):
     """A release's required object is missing from its version folder.
 

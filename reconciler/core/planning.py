@@ -101,6 +101,7 @@ def _plan_function(function: Function, live: LiveFunction | None) -> Action | No
         verb = "publish"
     else:
         verb = "update"
+    fields = _function_fields(function, current)
     return Action(
         verb,
         function.resource,
@@ -108,8 +109,9 @@ def _plan_function(function: Function, live: LiveFunction | None) -> Action | No
         function.invalidate,
         {
             "name": function.name,
-            "fields": _function_fields(function, current),
+            "fields": fields,
             "settings": _settings_changed(function, current),
+            "changes": _function_changes(function, current, fields),
             "diff": code_diff(function.name, current.code if current else b"", function.code),
             "development_etag": development.etag if development else None,
             "tests": [t.name for t in function.tests],
@@ -144,6 +146,22 @@ def _settings_changed(function: Function, current: FunctionStage | None) -> dict
     return {name: [old[name], new[name]] for name in old if old[name] != new[name]}
 
 
+_ATTRIBUTES = {"keyValueStores": "key_value_stores"}
+
+
+def _function_changes(function: Function, current: FunctionStage | None, fields: list[str]) -> list[dict[str, Any]]:
+    """`{field, before, after}` per changed field, LIVE -> desired (code as text)."""
+    def value(stage: Function | FunctionStage | None, field: str) -> Any:
+        if stage is None:
+            return None
+        raw = getattr(stage, _ATTRIBUTES.get(field, field))
+        if isinstance(raw, bytes):
+            return raw.decode("utf-8", "replace")
+        return list(raw) if isinstance(raw, tuple) else raw or ""
+
+    return [{"field": f, "before": value(current, f), "after": value(function, f)} for f in fields]
+
+
 def code_diff(name: str, old: bytes, new: bytes) -> str:
     """Unified diff of function code, LIVE -> desired."""
     lines = difflib.unified_diff(
@@ -171,6 +189,7 @@ def _plan_release(release: Release, current: str | None) -> Action | None:
             "parameter": release.parameter,
             "old": current,
             "new": release.version,
+            "changes": [{"field": "version", "before": current, "after": release.version}],
             "bucket": release.bucket,
             "require": list(release.required_keys()),
         },
@@ -339,6 +358,7 @@ def invalidations_for(changes: Iterable[Action], distributions: Mapping[str, str
                 "distribution_id": distributions.get(logical),
                 "paths": list(collapse_paths(paths)),
                 "causes": sorted(causes[logical]),
+                "changes": [{"field": "paths", "before": None, "after": list(collapse_paths(paths))}],
             },
         )
         for logical, paths in sorted(by_distribution.items())

@@ -80,7 +80,7 @@ class Reconciler:
 
     def reconcile(self, trigger: str) -> CycleResult:
         started = time.perf_counter()
-        commit = gitinfo.head(self.settings.desired)
+        commit = gitinfo.commit(self.settings.desired)
         structlog.contextvars.bind_contextvars(commit=commit)
         self.log.info(events.RECONCILE_START, trigger=trigger)
         calls_before = self._calls()
@@ -119,9 +119,11 @@ class Reconciler:
 
     def _ensure_clients(self, desired: Desired) -> Any:
         if self.clients is None:
+            from reconciler.aws import preflight
             from reconciler.aws.reading import ReadCache
             from reconciler.aws.session import make_clients
 
+            preflight.check(self.settings.aws, desired.site.region, probe=False)  # no request: it retries
             self.clients = make_clients(self.settings.aws, desired.site.region)
             self.cache = ReadCache()
         return self.clients

@@ -359,7 +359,7 @@ def _serve(
 
     def after(result: Any) -> None:
         moved = gitinfo.head(settings.desired)
-        if result.commit is not None and moved is not None and moved != result.commit:
+        if result.commit is not None and moved is not None and moved != gitinfo.sha_of(result.commit):
             triggers.enqueue(CHANGE)  # HEAD moved mid-reconcile (a commit after its files): label it right
         line = status_line(result)
         if not ready.is_set():

@@ -1,4 +1,5 @@
-"""The git commit of the desired directory (HEAD of its repo), or None outside git.
+"""The git commit of the desired directory (HEAD of its repo, `<sha>-dirty` when tracked files
+under it have uncommitted changes), or None outside git.
 
 Read from `.git/HEAD` and the ref it names (loose, then packed-refs) without spawning `git`, as
 the daemon asks at every reconcile; anything unusual (worktrees, `GIT_DIR`, another owner,
@@ -15,9 +16,42 @@ from pathlib import Path
 _SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 
+DIRTY = "-dirty"
+
+
 def head(directory: Path) -> str | None:
     sha = _read_head(directory)
     return sha if sha is not None else _rev_parse(directory)
+
+
+def commit(directory: Path) -> str | None:
+    """HEAD, as `<sha>-dirty` when tracked files under `directory` differ from it (staged or not;
+    untracked files do not count): the commit that events and `status` name."""
+    sha = head(directory)
+    if sha is None:
+        return None
+    return sha + DIRTY if _dirty(directory) else sha
+
+
+def sha_of(commit: str | None) -> str | None:
+    """The sha of a `commit()` value, without the dirty mark."""
+    return commit.removesuffix(DIRTY) if commit else commit
+
+
+def _dirty(directory: Path) -> bool:
+    """`git diff --quiet HEAD -- .` in the directory: git compares only what the index's stat data
+    says may have changed (about 35 ms for 20,000 tracked files), and refreshes that in memory
+    only (GIT_OPTIONAL_LOCKS=0: never takes the index lock a user's own git command needs)."""
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(directory), "diff", "--quiet", "--no-ext-diff", "--no-textconv", "HEAD", "--", "."],
+            capture_output=True,
+            timeout=30,
+            env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 1
 
 
 def _rev_parse(directory: Path) -> str | None:

@@ -9,7 +9,7 @@ Job changes are shown by id and field name only, so a plan can be pasted anywher
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -18,8 +18,30 @@ from reconciler.core.planning import FUNCTION, INVALIDATION, JOBS, RELEASE, Acti
 from reconciler.reports.sanitizing import clean
 
 
-def as_json(plan: Plan) -> str:
-    return json.dumps({"actions": [a.as_dict() for a in plan.actions]}, indent=2) + "\n"
+def as_json(plan: Plan, drift: Collection[str] = (), errors: Sequence[str] = ()) -> str:
+    """`{"actions": [{action, resource, drift, changes}], "errors": [...]}`; job changes carry no values."""
+    actions = [{**a.as_dict(), "drift": a.resource in drift, "changes": changes_of(a)} for a in plan.actions]
+    return json.dumps({"actions": actions, "errors": list(errors)}, indent=2) + "\n"
+
+
+def changes_of(action: Action) -> list[dict[str, Any]]:
+    """`{field, before, after}` per changed field; for jobs `{job, field}` only (`field` None: the
+    whole job added or removed), since job fields hold customer data."""
+    d = action.detail
+    if action.kind != JOBS:
+        return list(d.get("changes", []))
+    entries = [{"job": i, "field": None} for i in (*d.get("added", []), *d.get("removed", []))]
+    entries += [{"job": i, "field": f} for i, fs in d.get("changed", {}).items() for f in fs]
+    return sorted(entries, key=lambda e: (e["job"], e["field"] or ""))
+
+
+def label(action: Action, drift: Collection[str]) -> str:
+    """The action's verb, marked when drift caused it (live changed while desired did not)."""
+    return f"{action.action} (drift)" if action.resource in drift else action.action
+
+
+def checks_line(errors: Sequence[str]) -> str:
+    return f"{len(errors)} check{'s' if len(errors) != 1 else ''} failed: apply would not move those resources."
 
 
 def summary(plan: Plan) -> str:
@@ -59,15 +81,17 @@ def jobs_summary(d: Any) -> str:
     return ", ".join(parts) or "rewrite jobs object"
 
 
-def as_text(plan: Plan) -> str:
-    if not plan.actions:
-        return summary(plan) + "\n"
+def as_text(plan: Plan, drift: Collection[str] = (), errors: Sequence[str] = ()) -> str:
     lines = []
     for action in plan.actions:
-        lines.append(f"{action.action} {action.resource}: {describe(action)}")
+        lines.append(f"{label(action, drift)} {action.resource}: {describe(action)}")
         lines.extend("    " + line for line in detail_lines(action))
-    lines.append("")
+    lines.extend(f"error: {e}" for e in errors)
+    if lines:
+        lines.append("")
     lines.append(summary(plan))
+    if errors:
+        lines.append(checks_line(errors))
     return "\n".join(lines) + "\n"
 
 
@@ -110,18 +134,26 @@ Checker = Callable[[Function], list[str]]
 """`functests.check`: runs a function's declared tests locally, returns the failures."""
 
 
-def as_markdown(plan: Plan, desired: Desired, check: Checker | None = None) -> str:
+def as_markdown(
+    plan: Plan,
+    desired: Desired,
+    check: Checker | None = None,
+    drift: Collection[str] = (),
+    errors: Sequence[str] = (),
+) -> str:
     """The plan as a PR comment: marker, summary, action table, diffs, test results, job ids.
 
     Deterministic (no timestamps, sorted) so CI only edits the comment when the plan changes.
     Jobs appear by id and field name only: everyone who can read the repository sees the
     comment, and customers' names, addresses, notes and tokens must never be in it.
     """
+    failed = _failed_checks(errors)
     if not plan.actions:
-        return f"{MARKER}\n**No changes**: live state matches desired state.\n"
+        return f"{MARKER}\n**No changes**: live state matches desired state.\n" + (f"\n{failed}\n" if failed else "")
     sections = [
         f"{MARKER}\n### edge reconciler plan\n\n**{_md(summary(plan))}**",
-        _action_table(plan),
+        failed,
+        _action_table(plan, drift),
         *(_function_diff(a) for a in plan.changes if a.kind == FUNCTION),
         _function_tests(plan, desired, check),
         *(_job_table(a) for a in plan.changes if a.kind == JOBS),
@@ -178,10 +210,17 @@ def _what(action: Action) -> str:
     return _md(describe(action))
 
 
-def _action_table(plan: Plan) -> str:
+def _failed_checks(errors: Sequence[str]) -> str:
+    """The checks apply would fail on, before the table: those resources are not in it."""
+    if not errors:
+        return ""
+    return f"**{_md(checks_line(errors))}**\n\n" + "\n".join(f"- ❌ {_md(e)}" for e in errors)
+
+
+def _action_table(plan: Plan, drift: Collection[str] = ()) -> str:
     """Every action in apply order, with the paths each one invalidates."""
     rows = [
-        f"| {n} | {a.action} | {_code(a.resource)} | {_what(a)} | {_paths(a.invalidate)} |"
+        f"| {n} | {label(a, drift)} | {_code(a.resource)} | {_what(a)} | {_paths(a.invalidate)} |"
         for n, a in enumerate(plan.actions, 1)
     ]
     return "\n".join(["| # | action | resource | what | invalidates |", "|---|---|---|---|---|", *rows])

@@ -58,6 +58,14 @@ def clean_lines(text: str) -> str:
     return "".join(clean(line) + "\n" for line in text.splitlines())
 
 
+def _shown_change(change: Any) -> Any:
+    """A `{field, before, after}` entry; function code stays multi-line (cleaned line by line)."""
+    if not isinstance(change, dict) or change.get("field") != "code":
+        return clean_value(change)
+    return {k: clean_lines(v) if k in ("before", "after") and isinstance(v, str) else clean_value(v)
+            for k, v in change.items()}
+
+
 def shown_plan(plan: Plan) -> Plan:
     return Plan(tuple(_shown(a) for a in plan.actions))
 
@@ -66,4 +74,6 @@ def _shown(action: Action) -> Action:
     detail = {
         k: clean_lines(v) if k == "diff" and isinstance(v, str) else clean_value(v) for k, v in action.detail.items()
     }
+    if isinstance(action.detail.get("changes"), list):
+        detail["changes"] = [_shown_change(c) for c in action.detail["changes"]]
     return replace(action, resource=clean(action.resource), invalidate=clean_value(action.invalidate), detail=detail)
