@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 import structlog
 
+from reconciler.escaping import printable
 from reconciler.redaction import Registry
 
 RECONCILE_START = "reconcile.start"
@@ -50,19 +51,31 @@ def redact(text: str) -> str:
 
 def scrub(value: Any) -> Any:
     """A JSON-like value with every string redacted; mapping keys are structure and kept."""
-    if isinstance(value, str):
-        return _registry.redact(value)
-    if isinstance(value, dict):
-        return {k: scrub(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [scrub(v) for v in value]
-    return value
+    return _deep(_registry.redact, value)
 
 
 def _scrub_processor(_logger: Any, _name: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     if not _registry:
         return event_dict
     return {k: v if k in STRUCTURE else scrub(v) for k, v in event_dict.items()}
+
+
+def _printable_processor(
+    _logger: Any, _name: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Console lines reach a terminal raw: a value read from live must not carry an ANSI escape
+    or forge a line there (JSON lines are escaped by the JSON encoder itself)."""
+    return {k: _deep(printable, v) for k, v in event_dict.items()}
+
+
+def _deep(clean: Any, value: Any) -> Any:
+    if isinstance(value, str):
+        return clean(value)
+    if isinstance(value, dict):
+        return {k: _deep(clean, v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_deep(clean, v) for v in value]
+    return value
 
 
 def configure(log_format: str = "json", stream: TextIO | None = None) -> None:
@@ -79,6 +92,7 @@ def configure(log_format: str = "json", stream: TextIO | None = None) -> None:
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp"),
             _scrub_processor,
+            *([_printable_processor] if log_format == "console" else []),
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG),

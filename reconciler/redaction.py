@@ -140,14 +140,21 @@ class Registry:
             spans += [m.span() for m in _WORD.finditer(text) if m.group() in words]
             spans += [
                 s
-                for secret in words
-                if not secret.isalnum() and secret in text
+                for secret in _not_one_word(words)
+                if secret in text
                 for s in _occurrences(text, secret)
                 if _whole(text, *s)
             ]
         if not spans:
             return text
         return _replace(text, spans)
+
+
+@lru_cache(maxsize=4)
+def _not_one_word(words: frozenset[str]) -> tuple[str, ...]:
+    """The whole-word secrets `\\w+` cannot find as one match (`A.B`, `Jo Li`), computed once per
+    registry snapshot rather than at every value redacted."""
+    return tuple(w for w in words if not w.isalnum())
 
 
 def _parts(words: Iterable[str]) -> frozenset[str]:

@@ -56,6 +56,11 @@ class TestTokensCodeParameters:
     def test_shared_parameters_name_the_first_owner(self) -> None:
         assert shared_parameters([("a", "/p"), ("b", "/q"), ("c", "/p")]) == [("c", "a")]
 
+    def test_a_leading_slash_does_not_make_another_parameter(self) -> None:
+        """`/version` and `version` may be one SSM parameter: refused; case still differs."""
+        assert shared_parameters([("a", "/version"), ("b", "version")]) == [("b", "a")]
+        assert shared_parameters([("a", "/Site/version"), ("b", "/site/version")]) == []
+
 
 class TestJobIds:
     @pytest.mark.parametrize(

@@ -45,6 +45,12 @@ class TestRegistry:
         r.add([secret])
         assert r.redact(f"job for {secret.strip()}, Alert Body") == f"job for {MARKER}, Alert Body"
 
+    def test_short_secret_with_punctuation_is_redacted_as_a_whole(self) -> None:
+        """`A.B` is not one `\\w+` word: still found, still only where it stands alone."""
+        r = Registry()
+        r.add(["A.B"])
+        assert r.redact("by A.B, not XA.BY") == f"by {MARKER}, not XA.BY"
+
     def test_registry_only_grows(self) -> None:
         """A value a job used to have stays secret after the job was edited."""
         r = Registry()
@@ -86,6 +92,15 @@ class TestProcessor:
             assert line["result"] == "failed" and line["note"] == f"by {MARKER}"
         finally:
             events._registry = saved
+
+
+    def test_console_lines_escape_live_values(self) -> None:
+        """--log-format console: an ANSI escape or newline in a value is shown, not obeyed."""
+        out = io.StringIO()
+        events.configure("console", out)
+        events.log().warning("drift.detected", resource="release/web", live="v9\x1b[2J\nforged line")
+        text = out.getvalue()
+        assert "\x1b[2J" not in text and "\\x1b[2J" in text and text.count("\n") == 1
 
 
 class TestEscaping:

@@ -439,3 +439,19 @@ class TestText:
         text = render("release-drift-and-failed-check")
         assert "| 1 | update (drift) | `release/site` |" in text
         assert "- ❌ release/dashboard: s3&#58;//qdn-releases/dashboard/2026.11.22/index.html does not exist" in text
+
+
+class TestFunctionSettingsInText:
+    """SPEC 2: plan shows a Function's runtime, comment and keyValueStores changes."""
+
+    def test_settings_old_to_new(self) -> None:
+        """A store associated in git and a new runtime are shown as `name: old -> new` lines."""
+        from dataclasses import replace
+
+        store = "arn:aws:cloudfront::123456789012:key-value-store/7c1d0e2f-0000-4000-8000-000000000001"
+        wanted = replace(function(code=OLD_CODE), runtime="cloudfront-js-1.0", key_value_stores=(store,))
+        text = rendering.as_text(plan(desired(functions=(wanted,)), Live(functions={
+            "qdn-track-rewrite": live_function(OLD_CODE)})))
+        assert "    fields: runtime, keyValueStores" in text
+        assert "    runtime: cloudfront-js-2.0 -> cloudfront-js-1.0" in text
+        assert f"    keyValueStores: (none) -> {store}" in text

@@ -39,6 +39,8 @@ def read_json(path: Path) -> Any:
         raw = path.read_bytes()
     except FileNotFoundError:
         return None
+    except OSError as exc:  # a directory in its place, unreadable: as bad as torn, and set aside alike
+        raise Corrupt(f"{path}: cannot be read: {exc.strerror or exc}") from exc
     try:
         value = json.loads(raw)
     except ValueError as exc:

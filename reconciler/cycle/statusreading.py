@@ -17,8 +17,10 @@ from reconciler.reports import status as report
 from reconciler.reports.sanitizing import clean, register
 
 
-def current_status(settings: Settings) -> report.Status | str:
-    """The `Status` of the state directory, or one line saying why there is none."""
+def current_status(settings: Settings, load_secrets: bool = True) -> report.Status | str:
+    """The `Status` of the state directory, or one line saying why there is none. The daemon
+    passes `load_secrets=False`: its reconciles registered the jobs' secrets already, and a
+    signal must not make it load the desired directory (function code compiled) once more."""
     where = settings.state_dir
     try:
         state = statefile.read_json(where / statefile.STATE)
@@ -31,7 +33,8 @@ def current_status(settings: Settings) -> report.Status | str:
         return f"cannot read state directory {where}: {exc.strerror or exc}"
     if parsed.last is None:
         return f"no reconcile has run yet for {settings.desired} (no state in {where})"
-    _register_job_secrets(settings)
+    if load_secrets:
+        _register_job_secrets(settings)
     return report.status_of(
         stateschema.dump_state(parsed), stateschema.dump_intents(owed.intents), now=datetime.now(UTC)
     )
@@ -39,7 +42,7 @@ def current_status(settings: Settings) -> report.Status | str:
 
 def read_status(settings: Settings) -> tuple[dict[str, Any] | None, str | None]:
     """The `status --json` document (redacted, escaped) or None and why; for `daemon.status`."""
-    current = current_status(settings)
+    current = current_status(settings, load_secrets=False)
     if isinstance(current, str):
         return None, clean(current)
     return report.as_dict(report.shown(current, clean)), None

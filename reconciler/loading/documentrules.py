@@ -77,14 +77,20 @@ RULES = {"Release": release_problems, "Job": job_problems}
 
 
 def shared_parameters(releases: Iterable[tuple[Any, str]]) -> list[tuple[Any, Any]]:
-    """(later, first) for each Release whose `parameter` an earlier one already names."""
+    """(later, first) for each Release whose `parameter` an earlier one already names.
+
+    Names are compared as SSM compares them, case-sensitively, but without a leading `/`: the
+    API reference (https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_PutParameter.html)
+    requires the slash in a hierarchy and is silent on whether `/name` and `name` are one
+    parameter, so they are refused together rather than risk one pointer moved by two Releases."""
     first: dict[str, Any] = {}
     clashes = []
     for doc, parameter in releases:
-        if parameter in first:
-            clashes.append((doc, first[parameter]))
+        key = parameter.lstrip("/")
+        if key in first:
+            clashes.append((doc, first[key]))
         else:
-            first[parameter] = doc
+            first[key] = doc
     return clashes
 
 

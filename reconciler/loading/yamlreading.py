@@ -99,6 +99,8 @@ def expanded_size(root: yaml.Node, budget: int = MAX_NODES) -> int:
     sizes: dict[int, int] = {}
 
     def size(node: yaml.Node, depth: int) -> int:
+        if type(node) is yaml.ScalarNode:
+            return 1  # the common case, without the bookkeeping
         known = sizes.get(id(node))
         if known is not None and known >= 0:
             return known

@@ -5,6 +5,8 @@ the querystring examples are those of AWS's runtime pages.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.cfjs.helpers import V1, V2, probe
@@ -141,3 +143,16 @@ def test_text_codecs_and_base64_globals_in_2_0() -> None:
     body = ("var e = new TextEncoder().encode('é'); return [e.length, new TextDecoder().decode(e),"
             " btoa('hello'), atob('aGVsbG8=')].join(' ');")
     assert probe(V2, body) == "2 é aGVsbG8= hello"
+
+
+@pytest.mark.parametrize("runtime", BOTH)
+def test_a_function_too_big_for_the_edge_fails_locally(runtime: str) -> None:
+    """Building tens of megabytes of live data (the edge allows 2 MB) is stopped: by the heap
+    budget, or by the time budget when V8 has not collected yet; what it logged is kept."""
+    from tests.cfjs.helpers import run
+
+    code = ("function handler(event) { console.log('filling'); var keep = [];"
+            " for (var i = 0; i < 400; i++) { keep.push(new Array(5e4).fill(i)); } return event.request; }")
+    result = run(runtime, code)
+    assert result.output is None and result.logs == ("filling",)
+    assert result.error is not None and re.match(r"The function exceeded the (memory|time) limit", result.error)

@@ -255,6 +255,24 @@ def test_corrupt_state_file_is_reported_and_rebuilt(
     )
 
 
+@pytest.mark.parametrize("name", [statefile.STATE, statefile.INTENTS])
+def test_a_directory_in_place_of_a_state_file_is_set_aside(world: World, name: str, table: Any) -> None:
+    """`mkdir state.json` (or intents.json): set aside like a torn file, rebuilt, nothing owed lost."""
+    assert world.reconcile()[0].result == "applied"
+    (world.stack.state / name).unlink()
+    (world.stack.state / name).mkdir()
+    result, logs = world.reconcile()
+    assert result.result == "in_sync", result
+    corrupt = [e for e in logs if e["event"] == "state.corrupt"]
+    assert len(corrupt) == 1 and corrupt[0]["set_aside"], corrupt
+    assert (world.stack.state / name).is_file()
+    whole = sorted(e["distribution"] for e in logs if e["event"] == "invalidation.created" and e["paths"] == ["/*"])
+    everywhere = sorted(load(world.stack.desired, run_tests=False).site.distributions)
+    assert whole == (everywhere if name == statefile.INTENTS else [])
+    assert_state_parses(world.stack)
+    table("state", f"a directory in place of {name}", "set aside, rebuilt; /* owed everywhere when it held the intents")
+
+
 def test_corrupt_state_through_the_cli(world: World, table: Any) -> None:
     """The `apply` command with a torn state.json: exit 0, `state.corrupt` on its log stream."""
     world.stack.state.mkdir(parents=True, exist_ok=True)
