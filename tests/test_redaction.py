@@ -121,3 +121,34 @@ class TestEscaping:
         text = markdown_text("@org/team [x](https://evil) <img src=x>")
         for live in ("@", "[", "](", "<img", "https://"):
             assert live not in text
+
+
+class TestShownPlan:
+    def test_every_field_of_every_action_is_redacted_and_escaped(self) -> None:
+        """Live values (an SSM value, live code, live job keys) reach the renderers cleaned."""
+        from reconciler.core.planning import Action, Plan
+        from reconciler.reports.sanitizing import shown_plan
+
+        saved = events._registry
+        events._registry = Registry()
+        try:
+            events.register_secrets(["Zed Customer"])
+            action = Action(
+                "update",
+                "release/web",
+                "release",
+                {"web": ("/*",)},
+                {
+                    "old": "v1\x1b[31m\nforged",
+                    "diff": "-var who = 'Zed Customer';\n+var who = '';\n",
+                    "changed": {"job_1\x1b[2J": ["customer"]},
+                },
+            )
+            shown = shown_plan(Plan((action,))).actions[0]
+            assert shown.detail["old"] == "v1\\x1b[31m\\nforged"
+            assert shown.detail["diff"] == f"-var who = '{MARKER}';\n+var who = '';\n"
+            assert list(shown.detail["changed"]) == ["job_1\\x1b[2J"]
+            assert (shown.action, shown.resource, shown.kind) == ("update", "release/web", "release")
+            assert shown.invalidate == {"web": ("/*",)}
+        finally:
+            events._registry = saved

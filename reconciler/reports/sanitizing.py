@@ -10,7 +10,7 @@ diffs. Pure apart from the process-wide secret registry `events.redact` reads.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import Any
 
 from reconciler import events
@@ -48,7 +48,9 @@ def clean_value(value: Any) -> Any:
         return clean(value)
     if isinstance(value, dict):
         return {clean(k) if isinstance(k, str) else k: clean_value(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, tuple):
+        return tuple(clean_value(v) for v in value)
+    if isinstance(value, list):
         return [clean_value(v) for v in value]
     return value
 
@@ -71,9 +73,16 @@ def shown_plan(plan: Plan) -> Plan:
 
 
 def _shown(action: Action) -> Action:
-    detail = {
-        k: clean_lines(v) if k == "diff" and isinstance(v, str) else clean_value(v) for k, v in action.detail.items()
-    }
-    if isinstance(action.detail.get("changes"), list):
-        detail["changes"] = [_shown_change(c) for c in action.detail["changes"]]
-    return replace(action, resource=clean(action.resource), invalidate=clean_value(action.invalidate), detail=detail)
+    """Every field cleaned, not a list of known ones: a field added later is covered without
+    anyone remembering this module."""
+    cleaned = {f.name: _field(f.name, getattr(action, f.name)) for f in fields(action) if f.init}
+    return replace(action, **cleaned)
+
+
+def _field(name: str, value: Any) -> Any:
+    if name != "detail" or not isinstance(value, Mapping):
+        return clean_value(value)
+    detail = {k: clean_lines(v) if k == "diff" and isinstance(v, str) else clean_value(v) for k, v in value.items()}
+    if isinstance(value.get("changes"), list):
+        detail["changes"] = [_shown_change(c) for c in value["changes"]]
+    return detail
