@@ -28,6 +28,7 @@ from tests.aws.conftest import CODE, Stack, make_desired, sandbox  # noqa: F401 
 
 POLICY = Path(__file__).resolve().parents[1] / "deploy" / "iam-policy.json"
 READONLY = Path(__file__).resolve().parents[1] / "deploy" / "iam-readonly-policy.json"
+UPLOAD = Path(__file__).resolve().parents[1] / "deploy" / "iam-upload-policy.json"
 ACCOUNT = "123456789012"
 
 ACTIONS = {
@@ -284,3 +285,42 @@ def test_readonly_policy_grants_every_read_of_plan_and_no_write(stack: Stack) ->
             assert allowed(policy, action, arn), f"{action} on {arn} is not granted by deploy/iam-readonly-policy.json"
     granted = granted_actions(policy)
     assert not {a for a in granted if a.split(":")[1].startswith(("Put", "Create", "Update", "Publish", "Delete"))}
+
+
+UPLOAD_ACTIONS = {"ListObjectsV2": "s3:ListBucket", "HeadObject": "s3:GetObject", "PutObject": "s3:PutObject"}
+
+
+def test_upload_policy_grants_every_call_of_upload_and_only_creates(stack: Stack, tmp_path: Path) -> None:
+    """`upload` of a new version, the same again (a no-op), then other content (refused): every call
+    is granted by the upload policy (ListBucket within the Release prefixes), and every PutObject is a
+    conditional create (`IfNoneMatch: *`), which the policy's `s3:if-none-match` condition demands."""
+    import io
+
+    from reconciler.commands.uploading import UploadError, upload
+
+    site = tmp_path / "dist"
+    site.mkdir()
+    (site / "index.html").write_text("<html>v9</html>")
+    (site / "app.js").write_text("var v = 9;")
+    rec = Recorder()
+    clients = make_clients(stack.settings().aws, "us-east-1")
+    clients.s3.meta.events.register("provide-client-params", rec._hook)
+    release = stack.desired.releases[0]
+    upload(clients, release, "v9", site, stream=io.StringIO())
+    upload(clients, release, "v9", site, stream=io.StringIO())
+    (site / "app.js").write_text("var v = 10;")
+    with pytest.raises(UploadError):
+        upload(clients, release, "v9", site, stream=io.StringIO())
+    policy = filled(UPLOAD, stack_values(stack))
+    listing = next(s for s in policy["Statement"] if s["Action"] == ["s3:ListBucket"])
+    assert {op for op, _ in rec.calls} >= {"ListObjectsV2", "PutObject"}
+    for operation, params in rec.calls:
+        action = UPLOAD_ACTIONS[operation]
+        if operation == "ListObjectsV2":
+            assert allowed(policy, action, f"arn:aws:s3:::{params['Bucket']}")
+            patterns = listing["Condition"]["StringLike"]["s3:prefix"]
+            assert any(fnmatch.fnmatchcase(params["Prefix"], p) for p in patterns), params["Prefix"]
+            continue
+        assert allowed(policy, action, f"arn:aws:s3:::{params['Bucket']}/{params['Key']}"), (action, params["Key"])
+        if operation == "PutObject":
+            assert params.get("IfNoneMatch") == "*", params["Key"]
