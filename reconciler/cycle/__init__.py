@@ -1,1 +1,2 @@
-"""One reconcile: read -> plan -> apply -> invalidate; the invalidation journal; the state files."""
+"""One reconcile: read -> plan -> apply -> invalidate (`reconciling`); the invalidation journal
+(`journal`); the typed, versioned state files (`stateschema`, `statefile`, `statestore`)."""

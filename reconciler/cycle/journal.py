@@ -1,0 +1,195 @@
+"""The invalidation journal: the CloudFront invalidations this process owes, kept durably.
+
+SPEC section 3: the intent is recorded before any change (`record`), narrowed to what actually
+changed (`narrow`), issued last (`issue`) and confirmed by later reconciles (`confirm`). A process
+killed between a change and its invalidation issues it after restart, exactly once: each intent
+has its own CallerReference, reused only to re-issue that same intent. A bad intents file is set
+aside and what it owed kept, as `/*` where it cannot be read; a state directory that cannot be
+written keeps the intents in memory until it can.
+
+Used by `reconciling.Reconciler`, once per reconcile, in that order.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reconciler import events
+from reconciler.core.errors import ReconcilerError
+from reconciler.core.model import Desired
+from reconciler.core.planning import Action, Plan, invalidations_for
+from reconciler.cycle import statefile, stateschema
+from reconciler.cycle.statestore import StateStore, now_iso
+
+
+@dataclass
+class InvalidationJournal:
+    store: StateStore
+    log: Any
+    distributions: dict[str, str] = field(default_factory=dict)
+    """The Site's distributions (logical -> id) as last loaded: where owed paths are issued."""
+    created: list[dict[str, Any]] = field(default_factory=list)
+    """Invalidations created in this reconcile, confirmed from the next one on."""
+    unsaved: list[dict[str, Any]] | None = None
+    """Owed invalidations while the state directory cannot be written (None: the file holds them)."""
+
+    @property
+    def path(self) -> Path:
+        return self.store.state_dir / statefile.INTENTS
+
+    def read(self) -> list[dict[str, Any]]:
+        """The owed invalidations; a bad file is set aside and what it owed kept, as `/*` where
+        it cannot be read (on every distribution when even the distribution is unknown)."""
+        if self.unsaved is not None:
+            return list(self.unsaved)  # the state directory is not writable: memory holds them
+        path = self.path
+        try:
+            raw = statefile.read_json(path)
+            return [stateschema.dump_intent(i) for i in stateschema.parse_intents(raw or {}).intents]
+        except (statefile.Corrupt, stateschema.SchemaError) as exc:
+            raw = None if isinstance(exc, statefile.Corrupt) else raw
+            owed = stateschema.salvage_intents(
+                raw, self.distributions, lambda: f"reconciler-{uuid.uuid4()}", now_iso()
+            )
+            self.store.set_aside(path, exc, "owed invalidations kept; /* where unreadable")
+            intents = [stateschema.dump_intent(i) for i in owed]
+            self.write(intents)  # whole again; otherwise a no-change reconcile never rewrites it
+            return intents
+
+    def write(self, intents: list[dict[str, Any]]) -> None:
+        """Durably, or (state directory read-only or full) in memory, logged once: the daemon
+        keeps working and still issues what it owes; only a crash meanwhile could lose it."""
+        try:
+            statefile.write_json(self.path, {"version": stateschema.VERSION, "intents": intents})
+        except OSError as exc:
+            self.unsaved = list(intents)
+            self.store.write_failed(exc)
+            return
+        self.unsaved = None
+
+    def flush(self) -> None:
+        """Write intents kept in memory once the state directory takes writes again."""
+        if self.unsaved is not None:
+            self.write(self.unsaved)
+
+    def record(self, todo: Plan) -> list[dict[str, Any]]:
+        """Durably record the invalidations this reconcile will owe, before any change."""
+        new = [
+            _intent(a.detail["distribution"], a.detail["distribution_id"], list(a.detail["paths"]))
+            for a in todo.invalidations
+        ]
+        if new:
+            self.write(self.read() + new)
+        return new
+
+    def narrow(self, intent: list[dict[str, Any]], succeeded: Iterable[Action], desired: Desired) -> None:
+        """After the changes, owe only what actually changed (the recorded intent is a superset)."""
+        if not intent:
+            return
+        actual = {
+            a.detail["distribution"]: a.detail["paths"]
+            for a in invalidations_for(succeeded, desired.site.distributions)
+        }
+        mine = {i["reference"] for i in intent}
+        kept = []
+        for i in self.read():
+            if i["reference"] in mine:
+                if i["distribution"] not in actual:
+                    continue
+                i = dict(i, paths=list(actual[i["distribution"]]))
+            kept.append(i)
+        self.write(kept)
+
+    def issue(self, clients: Any) -> list[ReconcilerError]:
+        """CreateInvalidation for every recorded intent (this reconcile's and any a crash left)."""
+        from reconciler.aws.applying import create_invalidation
+
+        errors: list[ReconcilerError] = []
+        intents = self.read()
+        if not intents:
+            return []
+        remaining = []
+        state_invalidations = []
+        owed: dict[str, list[str]] = {}
+        for intent in intents:
+            current = self.distributions.get(intent["distribution"])
+            if current is None:  # the Site no longer declares it: nothing there serves our files
+                self.log.warning("invalidation.forgotten", distribution=intent["distribution"],
+                                 reason="owed on a distribution the Site no longer declares")
+                continue
+            intent = dict(intent, distribution_id=current)  # its id changed in git: owe it where it is now
+            earlier = owed.setdefault(intent["distribution"], [])
+            if earlier and all(_covered(p, earlier) for p in intent["paths"]):
+                continue  # an intent a crash left (issued now, after this reconcile's changes) covers it
+            earlier.extend(intent["paths"])
+            try:
+                inv_id = create_invalidation(clients, intent["distribution_id"], intent["paths"], intent["reference"])
+            except ReconcilerError as exc:
+                remaining.append(intent)
+                errors.append(exc)
+                self.log.error(
+                    events.ACTION_FAILED,
+                    action="invalidate",
+                    resource=f"invalidation/{intent['distribution']}",
+                    error=str(exc),
+                )
+                continue
+            self.log.info(
+                events.INVALIDATION_CREATED, distribution=intent["distribution"], paths=intent["paths"], id=inv_id
+            )
+            state_invalidations.append(
+                {
+                    "id": inv_id,
+                    "distribution": intent["distribution"],
+                    "distribution_id": intent["distribution_id"],
+                    "paths": intent["paths"],
+                    "created_at": now_iso(),
+                }
+            )
+        self.write(remaining)
+        self.created.extend(state_invalidations)
+        return errors
+
+    def confirm(self, clients: Any, state: dict[str, Any]) -> None:
+        """Check unconfirmed invalidations once per reconcile; drop those AWS reports completed,
+        and those it does not know (NoSuchInvalidation, or a distribution the Site no longer
+        declares): they can never be confirmed, and would show as pending forever."""
+        from reconciler.aws.applying import invalidation_status
+
+        still = []
+        declared = set(self.distributions.values())
+        for inv in state.get("invalidations", []):
+            try:
+                status = "unknown" if inv["distribution_id"] not in declared else invalidation_status(
+                    clients, inv["distribution_id"], inv["id"]
+                )
+            except ReconcilerError:
+                still.append(inv)
+                continue
+            if status == "unknown":
+                self.log.warning("invalidation.forgotten", distribution=inv["distribution"], id=inv["id"],
+                                 reason="unknown to CloudFront or to the Site; cannot be confirmed")
+            elif status.lower() != "completed":
+                still.append(dict(inv, status=status))
+        state["invalidations"] = still + self.created
+        self.created = []
+
+
+def _intent(distribution: str, distribution_id: str, paths: list[str]) -> dict[str, Any]:
+    """One owed invalidation, with its own CallerReference (reused only to re-issue it)."""
+    return {
+        "reference": f"reconciler-{uuid.uuid4()}",
+        "distribution": distribution,
+        "distribution_id": distribution_id,
+        "paths": paths,
+        "recorded_at": now_iso(),
+    }
+
+
+def _covered(path: str, by: list[str]) -> bool:
+    """True when invalidating `by` also invalidates `path` (same path, or a wildcard prefix)."""
+    return any(p == path or (p.endswith("*") and path.startswith(p[:-1])) for p in by)
