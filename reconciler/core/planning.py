@@ -3,6 +3,11 @@
 Order follows SPEC section 3: functions, then releases and jobs, then one invalidation per
 distribution. Nothing is planned for a resource whose live state already equals desired:
 function code is compared as exact bytes plus runtime and comment, jobs as parsed JSON.
+
+Over 300 lines on purpose: the four kinds' rules, their order and the invalidations they cause
+are read together when checking SPEC section 3, and `observe` must compare exactly what `plan`
+compares; splitting them would put one decision in two files. (The jobs part, with its
+canonical-JSON memo, is the largest and the first to move out when typed Actions come.)
 """
 
 from __future__ import annotations

@@ -12,8 +12,14 @@ runs, so a new commit or file change still runs at once, and its failure (new de
 starts the backoff again at its first step.
 Time comes from a `Clock`, so the backoff tests use a fake one and never sleep.
 
-Called by `cli.py` (`run`) and `devstack.py` (`dev`); uses `reconciling.Reconciler` (kept for the whole run: it
-caches the loader, the AWS clients and the read cache), `gitsync`, `notify` and `statefile`.
+Called by `cli.py` (`run`) and `commands/devstack.py` (`dev`); uses `reconciling.Reconciler` (kept for
+the whole run: it caches the loader, the AWS clients and the read cache), `gitsync`, `notify` and
+`statefile`.
+
+Over 300 lines on purpose: every thread of the daemon (loop, file watcher, git poller, watchdog,
+signal handling) and the one lock they share are in this file, so the concurrency can be read
+in one place. The sections (time, work queue, loop, trigger sources, the daemon, signals) are
+the seams to split along if it grows.
 """
 
 from __future__ import annotations
