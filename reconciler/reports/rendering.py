@@ -4,6 +4,10 @@ Values in the plan are already redacted and escaped (`sanitizing.shown_plan`, ap
 `operations.plan`); markdown adds its own escaping of mentions, links and HTML.
 
 Job changes are shown by id and field name only, so a plan can be pasted anywhere.
+
+Over 300 lines on purpose: the three formats share the per-action wording (`describe`,
+`detail_lines`, `label`, `changes_of`), so a change to what a plan says is made once. The
+markdown comment (from `# -- markdown`) is the seam to split along if it grows.
 """
 
 from __future__ import annotations
