@@ -103,31 +103,28 @@ def _status_of(state: Mapping[str, Any], intents: Mapping[str, Any], now: dateti
         for resource, record in sorted(dict(state.get("drift") or {}).items())
     )
     owed = [
-        Pending(
-            "owed",
-            str(i["distribution"]),
-            _opt_str(i.get("distribution_id")),
-            tuple(str(p) for p in i["paths"]),
-            _opt_str(i.get("recorded_at")),
-            reference=_opt_str(i.get("reference")),
-        )
+        _pending("owed", i, "recorded_at", reference=_opt_str(i.get("reference")))
         for i in intents.get("intents") or ()
         if i.get("paths")
     ]
     created = [
-        Pending(
-            "created",
-            str(i["distribution"]),
-            _opt_str(i.get("distribution_id")),
-            tuple(str(p) for p in i["paths"]),
-            _opt_str(i.get("created_at")),
-            id=_opt_str(i.get("id")),
-            status=_opt_str(i.get("status")),
-        )
+        _pending("created", i, "created_at", id=_opt_str(i.get("id")), status=_opt_str(i.get("status")))
         for i in state.get("invalidations") or ()
     ]
     pending = tuple(sorted(owed + created, key=lambda p: (p.since or "", p.distribution, p.state)))
     return Status(last, drift, pending, _age(last.time, now))
+
+
+def _pending(state: str, record: Mapping[str, Any], since_key: str, **marks: str | None) -> Pending:
+    """One not-yet-confirmed invalidation from its intent or created record (same fields, own `since`)."""
+    return Pending(
+        state,
+        str(record["distribution"]),
+        _opt_str(record.get("distribution_id")),
+        tuple(str(p) for p in record["paths"]),
+        _opt_str(record.get(since_key)),
+        **marks,
+    )
 
 
 def _opt_str(value: Any) -> str | None:
