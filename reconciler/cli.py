@@ -290,7 +290,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
 def _hide_credentials(settings: Settings) -> None:
     """An endpoint URL's password is never printed (SPEC section 5), whatever quotes the URL."""
     from reconciler import events
-    from reconciler.redaction import url_credentials
+    from reconciler.events.redaction import url_credentials
 
     events.register_secrets(url_credentials(settings.aws.endpoint_url))
 

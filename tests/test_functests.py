@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from reconciler.core.model import Function, FunctionTest, Source
-from reconciler.functests import check, complete_event, execute, subset_mismatch
 from reconciler.loading import load
+from reconciler.loading.functests import check, complete_event, execute, subset_mismatch
 
 SAMPLE = Path(__file__).resolve().parent.parent / "desired"
 RUNTIME = "cloudfront-js-1.0"

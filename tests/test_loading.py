@@ -576,7 +576,7 @@ class TestLoader:
 
     def test_function_tests_are_cached(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         """Tests run again only when code, runtime or tests change."""
-        from reconciler import functests
+        from reconciler.loading import functests
 
         desired = tree(tmp_path, valid_files())
         loader = Loader(desired)

@@ -8,8 +8,8 @@ import json
 import pytest
 
 from reconciler import events
-from reconciler.escaping import markdown_text, printable
-from reconciler.redaction import MARKER, Registry, job_secrets
+from reconciler.events.escaping import markdown_text, printable
+from reconciler.events.redaction import MARKER, Registry, job_secrets
 
 
 class TestRegistry:

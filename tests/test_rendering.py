@@ -313,17 +313,17 @@ class TestFunctionTests:
         assert "| qdn-track-rewrite | tracking link opens the app | not run |  |" in text
 
     def test_uses_functests_check_when_available(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        """By default the tests run through `reconciler.functests.check`, one test at a time."""
+        """By default the tests run through `reconciler.loading.functests.check`, one test at a time."""
         seen: list[tuple[str, ...]] = []
 
         def check(fn: Function) -> list[str]:
             seen.append(tuple(t.name for t in fn.tests))
             return []
 
-        fake = types.ModuleType("reconciler.functests")
+        fake = types.ModuleType("reconciler.loading.functests")
         fake.check = check  # type: ignore[attr-defined]
-        monkeypatch.setitem(sys.modules, "reconciler.functests", fake)
-        monkeypatch.setattr("reconciler.functests", fake, raising=False)
+        monkeypatch.setitem(sys.modules, "reconciler.loading.functests", fake)
+        monkeypatch.setattr("reconciler.loading.functests", fake, raising=False)
         want, have = CASES["function-code-change"]
         text = rendering.as_markdown(plan(want, have), want)
         assert seen == [("tracking link opens the app",), ("booking link is broken",), ("home | untouched",)]

@@ -18,6 +18,7 @@ from reconciler.aws.errors import is_not_found, translate
 from reconciler.aws.folders import missing_objects
 from reconciler.aws.session import Clients
 from reconciler.core.errors import PermanentError, ReconcilerError, RequirementMissing
+from reconciler.core.matching import subset_mismatch
 from reconciler.core.model import Desired, Function, Release
 from reconciler.core.planning import FUNCTION, JOBS, RELEASE, Action, Plan
 
@@ -116,8 +117,6 @@ def _development_etag(clients: Clients, name: str) -> str:
 
 def run_tests(clients: Clients, function: Function, etag: str, notify: Notify) -> None:
     """Run the declared tests against DEVELOPMENT with TestFunction; any failure blocks publishing."""
-    from reconciler.functests import subset_mismatch
-
     for test in function.tests:
         if test.kvs is not None:  # SPEC 2: a test's own `kvs` data is local only; AWS reads the real store
             continue

@@ -8,9 +8,9 @@ know, is in docs/function-runtime.md; the facts come from AWS's pages listed in 
 from reconciler.cfjs.engine import Compiled, Runner, compile_code
 from reconciler.cfjs.features import EVENT_TYPES, RUNTIMES
 from reconciler.cfjs.syntax import Finding
-from reconciler.cfjs.testing import Execution, complete_event, execute, subset_mismatch
+from reconciler.cfjs.testing import Execution, complete_event, execute
 
 __all__ = [
     "EVENT_TYPES", "RUNTIMES", "Compiled", "Execution", "Finding", "Runner", "compile_code", "complete_event",
-    "execute", "subset_mismatch",
+    "execute",
 ]

@@ -2,7 +2,7 @@
 
 `complete_event` turns a test's shorthand into a full viewer-request or viewer-response event;
 `execute` runs a handler and answers in TestFunction's shape (`FunctionOutput` as `{request: R}`
-or `{response: R}`), failing a result CloudFront would reject; `subset_mismatch` compares an
+or `{response: R}`), failing a result CloudFront would reject; `core.matching.subset_mismatch` compares an
 expectation (with `null` meaning "absent") with that output.
 Event structure: https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/functions-event-structure.html
 """
@@ -19,7 +19,6 @@ from reconciler.cfjs.engine import Runner, run
 from reconciler.cfjs.syntax import Finding
 
 _ENTRY_SECTIONS = ("querystring", "headers", "cookies")
-_MISSING = object()
 
 
 @dataclass(frozen=True)
@@ -174,42 +173,3 @@ def execute(code: str, runtime: str, event: dict[str, Any], kvs: Mapping[str, st
         return Execution(None, outcome.error, outcome.logs, outcome.compute_utilization, outcome.refused)
     output, problem = function_output(outcome.kind, outcome.value, event)
     return Execution(output, problem, outcome.logs, outcome.compute_utilization)
-
-
-# --- expectations ----------------------------------------------------------------------------
-
-
-def subset_mismatch(expect: Any, actual: Any, path: str = "") -> str | None:
-    """The first place where `actual` does not contain `expect` (dicts as subsets; `None` in a
-    dict means the key must be absent), or None."""
-    if isinstance(expect, dict):
-        if not isinstance(actual, dict):
-            return _mismatch(path, expect, actual)
-        for key, want in expect.items():
-            sub = f"{path}.{key}" if path else str(key)
-            got = actual.get(key, _MISSING)
-            if want is None:
-                if got is not _MISSING:
-                    return f"expected {sub} to be absent, got {got!r}"
-                continue
-            found = subset_mismatch(want, got, sub)
-            if found:
-                return found
-        return None
-    if isinstance(expect, list):
-        if not isinstance(actual, list) or len(actual) != len(expect):
-            return _mismatch(path, expect, actual)
-        for i, (want, got) in enumerate(zip(expect, actual, strict=True)):
-            found = subset_mismatch(want, got, f"{path}[{i}]")
-            if found:
-                return found
-        return None
-    same_kind = isinstance(expect, bool) == isinstance(actual, bool)
-    if actual is _MISSING or not same_kind or expect != actual:
-        return _mismatch(path, expect, actual)
-    return None
-
-
-def _mismatch(path: str, expect: Any, actual: Any) -> str:
-    got = "<missing>" if actual is _MISSING else repr(actual)
-    return f"expected {path or 'output'} {expect!r}, got {got}"

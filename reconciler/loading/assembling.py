@@ -19,9 +19,9 @@ from typing import Any
 
 import yaml
 
-from reconciler import functests
 from reconciler.cfjs import EVENT_TYPES
 from reconciler.core.model import Desired, Function, FunctionTest, Job, JobsTarget, Release, Site, Source
+from reconciler.loading import functests
 from reconciler.loading.desiredfiles import inside, read_bounded
 from reconciler.loading.documentrules import code_problem, shared_parameters
 from reconciler.loading.problems import FieldPath, Problem, short, with_path

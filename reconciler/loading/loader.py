@@ -19,15 +19,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reconciler import events, functests
+from reconciler import events
 from reconciler.core.errors import InvalidDesired
 from reconciler.core.model import Desired, Function
+from reconciler.events.redaction import job_secrets
+from reconciler.loading import functests
 from reconciler.loading.assembling import MAX_CODE_BYTES, Doc, assemble, build_job, located, tests_digest
 from reconciler.loading.desiredfiles import MAX_FILE_BYTES, YAML_SUFFIXES, StatKey, read_bounded, scan
 from reconciler.loading.problems import FieldPath, Problem, short, with_path
 from reconciler.loading.schemachecking import KINDS, field_problems, schema
 from reconciler.loading.yamlreading import MAX_DEPTH, MAX_VALUES, documents, node_line, plain
-from reconciler.redaction import job_secrets
 
 __all__ = [
     "KINDS", "MAX_CODE_BYTES", "MAX_DEPTH", "MAX_FILE_BYTES", "MAX_PROBLEMS", "MAX_VALUES", "YAML_SUFFIXES",

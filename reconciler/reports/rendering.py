@@ -275,7 +275,7 @@ def _function_diff(action: Action) -> str:
 def _default_checker() -> Checker | None:
     """`functests.check` when the local V8 runner offers it; None lets the comment say so."""
     try:
-        from reconciler import functests
+        from reconciler.loading import functests
     except ImportError:
         return None
     found = getattr(functests, "check", None)

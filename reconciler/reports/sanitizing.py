@@ -16,8 +16,8 @@ from typing import Any
 from reconciler import events
 from reconciler.core.model import Desired, Live
 from reconciler.core.planning import Action, Plan
-from reconciler.escaping import printable
-from reconciler.redaction import job_secrets
+from reconciler.events.escaping import printable
+from reconciler.events.redaction import job_secrets
 
 
 def register(desired: Desired, live: Live | None = None) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from reconciler.core.model import Desired, JobsTarget, Release, Site
-from reconciler.functests import complete_event
+from reconciler.loading.functests import complete_event
 from reconciler.sandbox.seeding import client
 from reconciler.sandbox.server import Sandbox, start
 

@@ -4,12 +4,13 @@
 under its declared runtime whether or not it has tests (`FILE:LINE: message` with the line in the
 `.js` file), then each declared test runs and is compared with its `expect`. A failing test is one
 error line; the lines the function logged follow it, indented by two spaces. The rest is
-re-exported from `reconciler.cfjs` for the modules that used to find it here.
+re-exported from `reconciler.cfjs` (and the matcher from `core.matching`) for the tests.
 """
 
 from __future__ import annotations
 
-from reconciler.cfjs import Execution, Runner, compile_code, complete_event, execute, subset_mismatch
+from reconciler.cfjs import Execution, Runner, compile_code, complete_event, execute
+from reconciler.core.matching import subset_mismatch
 from reconciler.core.model import Function, FunctionTest
 
 __all__ = ["Execution", "check", "complete_event", "execute", "subset_mismatch"]

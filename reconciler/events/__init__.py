@@ -2,7 +2,7 @@
 
 Every event is one JSON object per line with `timestamp`, `level`, `event` and keyword fields.
 A last processor scrubs job secrets (tokens, customer names, addresses, notes, credentials) from
-every value (never from event names, levels or keys; see `reconciler.redaction`), so a careless
+every value (never from event names, levels or keys; see `reconciler.events.redaction`), so a careless
 field can never leak them.
 """
 
@@ -15,8 +15,8 @@ from typing import Any, TextIO
 
 import structlog
 
-from reconciler.escaping import printable
-from reconciler.redaction import Registry
+from reconciler.events.escaping import printable
+from reconciler.events.redaction import Registry
 
 RECONCILE_START = "reconcile.start"
 VALIDATION_FAILED = "validation.failed"
