@@ -7,15 +7,9 @@ from typing import Any
 
 import pytest
 
+from reconciler.core.staterecords import VERSION, Baseline, Created, DriftRecord, Intent, Last, State
 from reconciler.cycle.stateschema import (
-    VERSION,
-    Baseline,
-    Created,
-    DriftRecord,
-    Intent,
-    Last,
     SchemaError,
-    State,
     dump_intents,
     dump_state,
     parse_intents,

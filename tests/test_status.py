@@ -1,6 +1,7 @@
 """`reconciler status`: the pure status from state documents, the command, and a real reconcile.
 
-State files are written by hand for each shape; one end-to-end class runs the real `Reconciler`
+Each state is a `core.staterecords` value, written with the reconciler's own `dump_state` (only
+torn and foreign files are written by hand); one end-to-end class runs the real `Reconciler`
 against a plain moto server (release and jobs only) and reads the status it leaves behind.
 """
 
@@ -12,7 +13,8 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,59 +23,49 @@ import pytest
 
 from reconciler.commands import operations
 from reconciler.core.settings import AwsSettings, Settings
+from reconciler.core.staterecords import Created, DriftRecord, Intent, Last, State
 from reconciler.cycle import statefile
+from reconciler.cycle.stateschema import dump_intents, dump_state
 from reconciler.reports import status as report
 
 NOW = datetime(2026, 11, 26, 7, 0, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def last(result: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "time": "2026-11-26T06:55:00.000Z",
-        "result": result,
-        "commit": "4c058dd03c451781374ce7575ba95d59f79920c0",
-        "changes": 2 if result == "applied" else 0,
-        "duration_ms": 812,
-        "errors": [],
-        **extra,
-    }
+def last(result: str, *errors: str) -> Last:
+    changes = 2 if result == "applied" else 0
+    return Last("2026-11-26T06:55:00.000Z", result, "4c058dd03c451781374ce7575ba95d59f79920c0", changes, 812, errors)
 
 
-DRIFT_RECORD = {"since": "2026-11-26T06:40:00.000Z", "live": "ab12", "fields": ["version"], "logged_at": 1.0}
-CREATED = {
-    "id": "I2J0KH1EXAMPLE",
-    "distribution": "site",
-    "distribution_id": "E1QDNSITE0001",
-    "paths": ["/*"],
-    "created_at": "2026-11-26T06:55:01.000Z",
-}
-OWED = {
-    "reference": "reconciler-0b6f",
-    "distribution": "dashboard",
-    "distribution_id": "E1QDNDASH0001",
-    "paths": ["/jobs.json"],
-    "recorded_at": "2026-11-26T06:54:59.000Z",
-}
+DRIFT_RECORD = DriftRecord("2026-11-26T06:40:00.000Z", "ab12", ("version",), 1.0)
+CREATED = Created("I2J0KH1EXAMPLE", "site", "E1QDNSITE0001", ("/*",), "2026-11-26T06:55:01.000Z")
+OWED = Intent("reconciler-0b6f", "dashboard", "E1QDNDASH0001", ("/jobs.json",), "2026-11-26T06:54:59.000Z")
 
-APPLIED = {"version": 1, "last": last("applied"), "baselines": {}, "drift": {}, "invalidations": []}
-IN_SYNC = {**APPLIED, "last": last("in_sync")}
-DRIFTED = {**APPLIED, "last": last("drift"), "drift": {"release/site": DRIFT_RECORD}}
-FAILED = {**APPLIED, "last": last("failed", errors=["release/site: AccessDenied: not authorized"])}
-INVALID = {**APPLIED, "last": last("invalid", errors=["desired/site.yaml:3: unknown field 'regoin'"])}
+APPLIED = State(last=last("applied"))
+IN_SYNC = replace(APPLIED, last=last("in_sync"))
+DRIFTED = State(last=last("drift"), drift={"release/site": DRIFT_RECORD})
+FAILED = State(last=last("failed", "release/site: AccessDenied: not authorized"))
+INVALID = State(last=last("invalid", "desired/site.yaml:3: unknown field 'regoin'"))
 
 
 def settings(tmp_path: Path, **aws: Any) -> Settings:
     return Settings(desired=tmp_path / "desired", state_dir=tmp_path / "state", aws=AwsSettings(**aws))
 
 
-def write_state(tmp_path: Path, state: dict[str, Any] | None, intents: list[dict[str, Any]] | None = None) -> Settings:
+def write_state(tmp_path: Path, state: State | None, intents: Sequence[Intent] | None = None) -> Settings:
+    """The state directory as the reconciler writes it (its own `dump_*`), for these values."""
     s = settings(tmp_path)
     if state is not None:
-        statefile.write_json(s.state_dir / statefile.STATE, state)
+        statefile.write_json(s.state_dir / statefile.STATE, dump_state(state))
     if intents is not None:
-        statefile.write_json(s.state_dir / statefile.INTENTS, {"intents": intents})
+        statefile.write_json(s.state_dir / statefile.INTENTS, dump_intents(intents))
     return s
+
+
+def status_of(state: State, intents: Sequence[Intent] = (), now: datetime | None = None) -> report.Status:
+    current = report.status_of(state, intents, now)
+    assert current is not None
+    return current
 
 
 class TestExitCode:
@@ -83,11 +75,11 @@ class TestExitCode:
             (IN_SYNC, 0),
             (APPLIED, 0),
             (DRIFTED, 3),
-            ({**APPLIED, "drift": {"release/site": DRIFT_RECORD}}, 3),
+            (replace(APPLIED, drift={"release/site": DRIFT_RECORD}), 3),
             (FAILED, 1),
             (INVALID, 1),
-            ({**FAILED, "drift": {"release/site": DRIFT_RECORD}}, 1),
-            ({**APPLIED, "last": last("something-new")}, 1),
+            (replace(FAILED, drift={"release/site": DRIFT_RECORD}), 1),
+            (replace(APPLIED, last=last("something-new")), 1),
         ],
         ids=[
             "in_sync",
@@ -100,15 +92,15 @@ class TestExitCode:
             "unknown-result",
         ],
     )
-    def test_exit_code_follows_last_result_and_open_drift(self, state: dict[str, Any], code: int) -> None:
+    def test_exit_code_follows_last_result_and_open_drift(self, state: State, code: int) -> None:
         """0 in sync or applied, 3 while drift is open, 1 failed, invalid or unknown."""
-        assert report.status_of(state, None).exit_code == code
+        assert status_of(state).exit_code == code
 
 
 class TestStatusOf:
     def test_pending_lists_owed_and_created_oldest_first(self) -> None:
         """Invalidations owed (intent only) and created-but-unconfirmed both count as pending."""
-        current = report.status_of({**APPLIED, "invalidations": [CREATED]}, {"intents": [OWED]}, NOW)
+        current = status_of(replace(APPLIED, invalidations=(CREATED,)), (OWED,), NOW)
         assert [(p.state, p.distribution, p.paths) for p in current.invalidations] == [
             ("owed", "dashboard", ("/jobs.json",)),
             ("created", "site", ("/*",)),
@@ -116,28 +108,12 @@ class TestStatusOf:
 
     def test_age_is_measured_from_last_time(self) -> None:
         """The age lets a monitor see a daemon that stopped reconciling."""
-        assert report.status_of(APPLIED, None, NOW).age_seconds == 300.0
+        assert status_of(APPLIED, (), NOW).age_seconds == 300.0
 
-    @pytest.mark.parametrize(
-        "state",
-        [
-            {"last": {}},
-            {"last": last("applied"), "drift": ["release/site"]},
-            {"last": last("applied"), "invalidations": [{"id": "x"}]},
-        ],
-        ids=["no-result", "drift-not-a-map", "invalidation-without-distribution"],
-    )
-    def test_bad_shape_is_unreadable(self, state: dict[str, Any]) -> None:
-        """A document not shaped as the reconciler writes it is reported, not a traceback."""
-        with pytest.raises(report.Unreadable):
-            report.status_of(state, None)
-
-    @pytest.mark.parametrize(
-        ("state", "ran"), [(None, False), ({}, False), ({"baselines": {}}, False), (APPLIED, True)]
-    )
-    def test_has_run_needs_a_last_record(self, state: Any, ran: bool) -> None:
-        """Only a recorded `last` means a reconcile has run."""
-        assert report.has_run(state) is ran
+    @pytest.mark.parametrize("state", [State(), replace(DRIFTED, last=None)], ids=["empty", "drift-without-last"])
+    def test_no_status_before_a_last_record(self, state: State) -> None:
+        """Only a recorded `last` means a reconcile has run: before it, there is no status."""
+        assert report.status_of(state, (OWED,), NOW) is None
 
 
 class TestCommand:
@@ -156,7 +132,7 @@ class TestCommand:
         ids=["applied", "drifted", "failed", "invalid"],
     )
     def test_text_after_each_result(
-        self, tmp_path: Path, capsys: pytest.CaptureFixture[str], state: dict[str, Any], code: int, expected: list[str]
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str], state: State, code: int, expected: list[str]
     ) -> None:
         """Text on stdout says result, commit and drift; the exit code says health; stderr stays empty."""
         s = write_state(tmp_path, state)
@@ -170,7 +146,7 @@ class TestCommand:
 
     def test_pending_invalidations_in_text(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         """Owed and unconfirmed invalidations are both listed."""
-        s = write_state(tmp_path, {**APPLIED, "invalidations": [dict(CREATED, status="InProgress")]}, [OWED])
+        s = write_state(tmp_path, replace(APPLIED, invalidations=(replace(CREATED, status="InProgress"),)), [OWED])
         assert operations.status(s, as_json=False) == 0
         out = capsys.readouterr().out
         assert "invalidations not yet confirmed: 2" in out
@@ -181,7 +157,7 @@ class TestCommand:
 
     def test_json_document(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         """`--json` prints one document with last, drift, invalidations and the exit code."""
-        s = write_state(tmp_path, {**DRIFTED, "invalidations": [CREATED]}, [OWED])
+        s = write_state(tmp_path, replace(DRIFTED, invalidations=(CREATED,)), [OWED])
         assert operations.status(s, as_json=True) == 3
         document = json.loads(capsys.readouterr().out)
         assert document["last"]["result"] == "drift"
@@ -197,11 +173,11 @@ class TestCommand:
 
     @pytest.mark.parametrize(
         ("state", "intents"),
-        [(None, None), ({"baselines": {}, "drift": {}}, None), (None, [OWED])],
+        [(None, None), (State(), None), (None, [OWED])],
         ids=["no-state-dir", "state-without-last", "intents-only"],
     )
     def test_no_reconcile_yet(
-        self, tmp_path: Path, capsys: pytest.CaptureFixture[str], state: Any, intents: Any
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str], state: State | None, intents: list[Intent] | None
     ) -> None:
         """Before any reconcile: exit 1 and one clear line on stderr, nothing on stdout."""
         s = write_state(tmp_path, state, intents)
@@ -261,7 +237,7 @@ class TestCli:
         """`--desired D` alone finds the state in `.reconciler/` beside D."""
         desired = tmp_path / "desired"
         desired.mkdir()
-        statefile.write_json(tmp_path / ".reconciler" / statefile.STATE, DRIFTED)
+        statefile.write_json(tmp_path / ".reconciler" / statefile.STATE, dump_state(DRIFTED))
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         done = subprocess.run(
             [sys.executable, "-m", "reconciler", "status", "--desired", str(desired), "--json"],
@@ -427,7 +403,7 @@ class TestRedaction:
             "jobs/qdn-data/jobs.json: InvalidRequest: "
             "body of CustomerMarkerStatus at AddressMarkerStatus TOKENMARKERstatus0123456"
         )
-        s = write_state(tmp_path, {**FAILED, "last": last("failed", errors=[error])})
+        s = write_state(tmp_path, replace(FAILED, last=last("failed", error)))
         saved = events._registry
         try:
             for as_json in (False, True):
@@ -480,7 +456,18 @@ class TestStateDirectoryHealth:
 
     @pytest.mark.parametrize(
         "state",
-        [[], {"last": []}, {"last": {"result": 3}}, {"baselines": [], "last": last("applied")}, {"version": 9}],
+        [
+            [],
+            {"last": []},
+            {"last": {}},
+            {"last": {"result": 3}},
+            {**dump_state(APPLIED), "baselines": []},
+            {**dump_state(APPLIED), "drift": ["release/site"]},
+            {**dump_state(APPLIED), "invalidations": [{"id": "x"}]},
+            {"version": 9},
+        ],
+        ids=["list", "last-list", "no-result", "result-number", "baselines-list", "drift-not-a-map",
+             "invalidation-without-distribution", "newer-version"],
     )
     def test_wrong_shapes_are_one_line_and_exit_1(
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str], state: Any

@@ -76,14 +76,13 @@ def drifted_resources(settings: Settings, desired: Any, live: Any) -> frozenset[
     baselines of the state directory (read only; none when it is absent or unreadable)."""
     from reconciler.core import drift
     from reconciler.core.planning import observe
-    from reconciler.cycle import statefile
+    from reconciler.cycle import statefile, stateschema
 
     try:
-        state = statefile.read_json(settings.state_dir / statefile.STATE) or {}
-    except (statefile.Corrupt, OSError):
+        state = stateschema.parse_state(statefile.read_json(settings.state_dir / statefile.STATE) or {})
+    except (statefile.Corrupt, stateschema.SchemaError, OSError):
         return frozenset()
-    baselines = drift.baselines_from(state.get("baselines", {}) if isinstance(state, dict) else {})
-    verdicts = drift.classify(baselines, observe(desired, live))
+    verdicts = drift.classify(state.baselines, observe(desired, live))
     return frozenset(r for r, v in verdicts.items() if v == drift.Verdict.DRIFT)
 
 

@@ -9,6 +9,7 @@ scratch. Returns a `CycleResult` value; only the daemon's loop decides what to d
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -18,13 +19,14 @@ from reconciler import events
 from reconciler.core import drift
 from reconciler.core.errors import InvalidDesired, PreconditionFailed, ReconcilerError
 from reconciler.core.model import Desired
-from reconciler.core.planning import Action, Plan, observe, plan
+from reconciler.core.planning import Action, Observation, Plan, observe, plan
 from reconciler.core.results import Result
 from reconciler.core.retrying import Retry, combined
 from reconciler.core.settings import Settings
+from reconciler.core.staterecords import Last, State, now_iso
 from reconciler.cycle import statefile
 from reconciler.cycle.journal import InvalidationJournal
-from reconciler.cycle.statestore import StateStore, now_iso
+from reconciler.cycle.statestore import StateStore
 from reconciler.loading import gitinfo
 from reconciler.reports import sanitizing
 
@@ -53,8 +55,6 @@ class Reconciler:
     loader: Any = None
     cache: Any = None
     log: Any = field(default=None)
-    state: dict[str, Any] | None = None
-    """This cycle's state document, written once at its end."""
     store: StateStore = field(init=False)
     journal: InvalidationJournal = field(init=False)
 
@@ -76,8 +76,9 @@ class Reconciler:
         structlog.contextvars.bind_contextvars(commit=commit)
         self.log.info(events.RECONCILE_START, trigger=trigger)
         calls_before = self._calls()
+        state: State | None = None  # this cycle's state document, written once, with `last`, below
         try:
-            result = self._cycle(commit)
+            result, state = self._cycle(commit)
         except InvalidDesired as exc:
             self.log.error(events.VALIDATION_FAILED, errors=exc.errors)
             result = CycleResult(Result.INVALID, errors=tuple(exc.errors))
@@ -93,7 +94,7 @@ class Reconciler:
             api_calls=calls - calls_before[0],
             writes=writes - calls_before[1],
         )
-        self._record_last(result)
+        self._record_last(state, result)
         fields: dict[str, Any] = {
             "result": result.result,
             "changes": result.changes,
@@ -120,7 +121,7 @@ class Reconciler:
             self.cache = ReadCache()
         return self.clients
 
-    def _cycle(self, commit: str | None) -> CycleResult:
+    def _cycle(self, commit: str | None) -> tuple[CycleResult, State]:
         from reconciler.aws import applying
         from reconciler.aws.reading import read
 
@@ -132,10 +133,10 @@ class Reconciler:
         live = read(clients, desired, self.cache)
         sanitizing.register(desired, live)
         observations = observe(desired, live)
-        verdicts = drift.classify(drift.baselines_from(state.get("baselines", {})), observations)
+        verdicts = drift.classify(state.baselines, observations)
         drifted = sorted(r for r, v in verdicts.items() if v == drift.Verdict.DRIFT)
         full = plan(desired, live)
-        self._log_drift(state, full, drifted, observations, commit)
+        state = self._log_drift(state, full, drifted, observations)
         todo = full if self.self_heal else plan(desired, live, skip=drifted)
 
         outcomes: list[Any] = []
@@ -153,24 +154,26 @@ class Reconciler:
                         events.ACTION_FAILED, action=o.action.action, resource=o.action.resource, error=str(o.error)
                     )
         invalidation_errors = self.journal.issue(clients)
-        self.journal.confirm(clients, state)
+        state = replace(state, invalidations=self.journal.confirm(clients, state.invalidations))
 
         applied = {o.action.resource for o in outcomes if o.ok}
         failed = [str(o.error) for o in outcomes if not o.ok] + [str(e) for e in invalidation_errors]
         causes = [o.error for o in outcomes if o.error is not None and not o.skipped] + invalidation_errors
-        self._record_baselines(state, observations, verdicts, applied)
-        healed = set(drifted) & applied
-        still_drifted = tuple(r for r in drifted if r not in healed)
-        for resource in list(state.get("drift", {})):
-            if resource not in still_drifted:
-                state["drift"].pop(resource)
-                self.log.info(events.DRIFT_RESOLVED, resource=resource)
-        self.state = state  # written once, with `last`, by reconcile()
+        still_drifted = tuple(r for r in drifted if r not in applied)
+        resolved = drift.resolved(state.drift, still_drifted)
+        for resource in resolved:
+            self.log.info(events.DRIFT_RESOLVED, resource=resource)
+        state = replace(
+            state,
+            baselines=drift.baselines_after(state.baselines, observations, verdicts, applied),
+            drift={r: record for r, record in state.drift.items() if r not in resolved},
+        )
         result = Result.FAILED if failed else Result.APPLIED if applied else Result.IN_SYNC
         if result is Result.IN_SYNC and still_drifted:
             result = Result.DRIFT
         retry = combined(e.retry for e in causes) if failed else None
-        return CycleResult(result, changes=len(applied), errors=tuple(failed), drifted=still_drifted, retry=retry)
+        changed = CycleResult(result, changes=len(applied), errors=tuple(failed), drifted=still_drifted, retry=retry)
+        return changed, state
 
     # -- conflicts ---------------------------------------------------------------------------
 
@@ -210,47 +213,25 @@ class Reconciler:
     # -- drift -------------------------------------------------------------------------------
 
     def _log_drift(
-        self, state: dict[str, Any], full: Plan, drifted: list[str], observations: Any, commit: str | None
-    ) -> None:
-        records = state.setdefault("drift", {})
+        self, state: State, full: Plan, drifted: list[str], observations: Mapping[str, Observation]
+    ) -> State:
+        """`drift.detected` for new drift (and again every `drift_repeat`); the records it leaves."""
         details = {a.resource: a for a in full.changes}
-        now = time.time()
-        for resource in drifted:
-            live_digest = observations[resource].live
-            record = records.get(resource)
-            fields = _drift_fields(details.get(resource))
-            if drift.should_log(record, live_digest, now, self.settings.watch.drift_repeat):
-                self.log.warning(events.DRIFT_DETECTED, resource=resource, fields=fields)
-                since = record["since"] if record and record.get("live") == live_digest else now_iso(now)
-                records[resource] = {"since": since, "live": live_digest, "fields": fields, "logged_at": now}
+        fields = {resource: _drift_fields(details.get(resource)) for resource in drifted}
+        logged = drift.detected(
+            state.drift, drifted, observations, fields, time.time(), self.settings.watch.drift_repeat
+        )
+        for resource, record in logged.items():
+            self.log.warning(events.DRIFT_DETECTED, resource=resource, fields=list(record.fields))
+        return replace(state, drift={**state.drift, **logged})
 
     # -- state -------------------------------------------------------------------------------
 
-    def _record_baselines(
-        self, state: dict[str, Any], observations: Any, verdicts: dict[str, drift.Verdict], applied: set[str]
-    ) -> None:
-        baselines = state["baselines"]
-        for resource, seen in observations.items():
-            if resource in applied:
-                baselines[resource] = {"desired": seen.desired, "live": seen.desired}
-            elif verdicts.get(resource) == drift.Verdict.IN_SYNC:
-                baselines[resource] = {"desired": seen.desired, "live": seen.live}
-        for resource in list(baselines):
-            if resource not in observations:
-                baselines.pop(resource)
-
-    def _record_last(self, result: CycleResult) -> None:
+    def _record_last(self, state: State | None, result: CycleResult) -> None:
         try:
-            state, self.state = self.state or self.store.read_state(), None
-            state["last"] = {
-                "time": now_iso(),
-                "result": result.result,
-                "commit": result.commit,
-                "changes": result.changes,
-                "duration_ms": result.duration_ms,
-                "errors": [events.redact(e) for e in result.errors],
-            }
-            self.store.write_state(state)
+            last = Last(now_iso(), result.result, result.commit, result.changes, result.duration_ms,
+                        tuple(events.redact(e) for e in result.errors))
+            self.store.write_state(replace(state or self.store.read_state(), last=last))
         except OSError as exc:
             self.store.write_failed(exc)
             return

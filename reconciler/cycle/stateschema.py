@@ -1,14 +1,13 @@
-"""The state directory's two documents, typed and versioned, validated on read.
+"""The state directory's two documents, versioned and validated on read.
 
-`state.json` (baselines, open drift, invalidations created but not yet confirmed, the last
-result) and `intents.json` (invalidations owed: recorded before a change, removed once created).
-Both carry `version`. `parse_state` / `parse_intents` turn parsed JSON into frozen values or raise
+`state.json` and `intents.json` as `core.staterecords` values (`State`, `Intents`); both carry
+`version`. `parse_state` / `parse_intents` turn parsed JSON into frozen values or raise
 `SchemaError` naming the first wrong field (a list instead of an object, a missing key, a wrong
 type); `dump_*` turn the values back into JSON documents. Files written before `version` existed
 are read as version 1. A file of a newer version is refused like a corrupt one: set aside, never
 half-understood.
 
-Pure: the reconciler (`reconciling`) and `status` do the reading, setting aside and logging.
+Pure: the `statestore`, the `journal` and `statusreading` do the reading, setting aside and logging.
 `salvage_intents` keeps what can be kept of a bad intents document, so no owed invalidation
 is ever dropped: a broken entry becomes `/*` on its distribution, or on every distribution when
 even that is unknown.
@@ -17,81 +16,15 @@ even that is unknown.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-VERSION = 1
-"""The schema version this reconciler writes and reads."""
+from reconciler.core.staterecords import VERSION, Baseline, Created, DriftRecord, Intent, Intents, Last, State
 
 T = TypeVar("T")
 
 
 class SchemaError(ValueError):
     """A state document that is valid JSON but not of the shape this reconciler writes."""
-
-
-@dataclass(frozen=True)
-class Baseline:
-    """A resource's digests when last seen in sync (drift is live moving away from it)."""
-
-    desired: str
-    live: str | None
-
-
-@dataclass(frozen=True)
-class DriftRecord:
-    since: str
-    live: str | None
-    fields: tuple[str, ...] = ()
-    logged_at: float = 0.0
-
-
-@dataclass(frozen=True)
-class Created:
-    """An invalidation created at CloudFront, not yet seen completed."""
-
-    id: str
-    distribution: str
-    distribution_id: str
-    paths: tuple[str, ...]
-    created_at: str | None = None
-    status: str | None = None
-
-
-@dataclass(frozen=True)
-class Last:
-    time: str | None
-    result: str
-    commit: str | None = None
-    changes: int = 0
-    duration_ms: int = 0
-    errors: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class State:
-    baselines: Mapping[str, Baseline] = field(default_factory=dict)
-    drift: Mapping[str, DriftRecord] = field(default_factory=dict)
-    invalidations: tuple[Created, ...] = ()
-    last: Last | None = None
-    version: int = VERSION
-
-
-@dataclass(frozen=True)
-class Intent:
-    """An owed invalidation with its own CallerReference (reused only to re-issue it)."""
-
-    reference: str
-    distribution: str
-    distribution_id: str
-    paths: tuple[str, ...]
-    recorded_at: str | None = None
-
-
-@dataclass(frozen=True)
-class Intents:
-    intents: tuple[Intent, ...] = ()
-    version: int = VERSION
 
 
 # -- reading ---------------------------------------------------------------------------------

@@ -7,25 +7,19 @@ intents file); the file format is `stateschema`'s, the atomic writes and the loc
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
+from structlog.typing import FilteringBoundLogger
+
+from reconciler.core.staterecords import State
 from reconciler.cycle import statefile, stateschema
-
-
-def now_iso(at: float | None = None) -> str:
-    """A moment as the state files and status show it: ISO 8601 UTC, milliseconds, `Z`."""
-    moment = datetime.fromtimestamp(at if at is not None else time.time(), UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass
 class StateStore:
     state_dir: Path
-    log: Any
+    log: FilteringBoundLogger
     write_failing: bool = False
     """True from a failed write until a write succeeds again (`state.write_failed` logged once)."""
     reported: set[str] = field(default_factory=set)
@@ -35,23 +29,22 @@ class StateStore:
     def state_path(self) -> Path:
         return self.state_dir / statefile.STATE
 
-    def read_state(self) -> dict[str, Any]:
+    def read_state(self) -> State:
         """The state document, validated; a bad one is set aside and rebuilt from live state."""
         path = self.state_path
         try:
-            return stateschema.dump_state(stateschema.parse_state(statefile.read_json(path) or {}))
+            return stateschema.parse_state(statefile.read_json(path) or {})
         except (statefile.Corrupt, stateschema.SchemaError) as exc:
             self.set_aside(path, exc, "rebuilt from live state")
-            return stateschema.dump_state(stateschema.State())
+            return State()
 
-    def write_state(self, state: dict[str, Any]) -> None:
-        state["version"] = stateschema.VERSION
-        statefile.write_json(self.state_path, state)
+    def write_state(self, state: State) -> None:
+        statefile.write_json(self.state_path, stateschema.dump_state(state))
 
     def set_aside(self, path: Path, exc: Exception, action: str) -> None:
         """Keep a bad state file for inspection and log `state.corrupt` once for it."""
         try:
-            aside: Any = statefile.set_aside(path)
+            aside: Path | None = statefile.set_aside(path)
         except OSError as err:
             aside = None
             if str(path) in self.reported:

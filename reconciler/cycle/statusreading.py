@@ -9,8 +9,8 @@ secrets are registered first (best effort: status must answer when desired/ is i
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
+from reconciler.core.jsonvalue import JSONObject
 from reconciler.core.settings import Settings
 from reconciler.cycle import statefile, stateschema
 from reconciler.reports import status as report
@@ -31,16 +31,15 @@ def current_status(settings: Settings, load_secrets: bool = True) -> report.Stat
         return f"state file is unreadable (torn or edited?): {exc}; the next reconcile sets it aside and rebuilds it"
     except OSError as exc:
         return f"cannot read state directory {where}: {exc.strerror or exc}"
-    if parsed.last is None:
+    current = report.status_of(parsed, owed.intents, now=datetime.now(UTC))
+    if current is None:
         return f"no reconcile has run yet for {settings.desired} (no state in {where})"
     if load_secrets:
         _register_job_secrets(settings)
-    return report.status_of(
-        stateschema.dump_state(parsed), stateschema.dump_intents(owed.intents), now=datetime.now(UTC)
-    )
+    return current
 
 
-def read_status(settings: Settings) -> tuple[dict[str, Any] | None, str | None]:
+def read_status(settings: Settings) -> tuple[JSONObject | None, str | None]:
     """The `status --json` document (redacted, escaped) or None and why; for `daemon.status`."""
     current = current_status(settings, load_secrets=False)
     if isinstance(current, str):

@@ -283,7 +283,7 @@ def heartbeat(notifier: Notifier, loop: Loop, stop: threading.Event) -> None:
 
 def status_line(result: Any) -> str:
     """What `systemctl status` shows: the last result, its commit and time."""
-    from reconciler.cycle.statestore import now_iso
+    from reconciler.core.staterecords import now_iso
 
     commit = (result.commit or "no commit")[:12]
     extra = f", {len(result.drifted)} drifted" if getattr(result, "drifted", ()) else ""

@@ -1,7 +1,7 @@
 """`reconciler status`: what the state directory says, as a value, text or JSON. Pure.
 
-Called by `operations.status`, which reads `state.json` and `intents.json` and hands the parsed
-documents here. No AWS call and no boto3: an operator (or a monitoring check) gets an answer
+Called by `cycle.statusreading`, which reads `state.json` and `intents.json` and hands their
+`core.staterecords` values here. No AWS call and no boto3: an operator (or a monitoring check) gets an answer
 even when AWS is unreachable, which is exactly when it is wanted.
 
 Exit codes (SPEC section 4): 0 when the last reconcile was in sync or applied, 3 while drift is
@@ -11,30 +11,17 @@ open, 1 when it failed or the desired state was invalid (an unknown result count
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
-from typing import Any
 
+from reconciler.core.jsonvalue import JSONObject
 from reconciler.core.results import Result
+from reconciler.core.staterecords import Created, Intent, Last, State
 
 OK, DRIFT_OPEN, FAILED = 0, 3, 1
 HEALTHY_RESULTS = (Result.IN_SYNC, Result.APPLIED)
 FAILED_RESULTS = (Result.FAILED, Result.INVALID)
-
-
-class Unreadable(Exception):
-    """The state documents do not have the shape the reconciler writes (torn, or not ours)."""
-
-
-@dataclass(frozen=True)
-class Last:
-    time: str | None
-    result: str
-    commit: str | None
-    changes: int = 0
-    duration_ms: int = 0
-    errors: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -75,60 +62,27 @@ class Status:
         return OK
 
 
-def status_of(state: Mapping[str, Any], intents: Mapping[str, Any] | None, now: datetime | None = None) -> Status:
-    """The status from the parsed state and intents documents; raises `Unreadable` on a bad shape."""
-    try:
-        return _status_of(state, intents or {}, now)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise Unreadable(f"unexpected content ({type(exc).__name__}: {exc})") from None
-
-
-def has_run(state: Mapping[str, Any] | None) -> bool:
-    """True once a reconcile has recorded its result (the daemon writes `last` every cycle)."""
-    return bool(state) and isinstance(state.get("last"), dict)  # type: ignore[union-attr]
-
-
-def _status_of(state: Mapping[str, Any], intents: Mapping[str, Any], now: datetime | None) -> Status:
-    raw = state["last"]
-    last = Last(
-        time=_opt_str(raw.get("time")),
-        result=str(raw["result"]),
-        commit=_opt_str(raw.get("commit")),
-        changes=int(raw.get("changes") or 0),
-        duration_ms=int(raw.get("duration_ms") or 0),
-        errors=tuple(str(e) for e in raw.get("errors") or ()),
-    )
-    drift = tuple(
-        Drifted(str(resource), _opt_str(record.get("since")), tuple(str(f) for f in record.get("fields") or ()))
-        for resource, record in sorted(dict(state.get("drift") or {}).items())
-    )
-    owed = [
-        _pending("owed", i, "recorded_at", reference=_opt_str(i.get("reference")))
-        for i in intents.get("intents") or ()
-        if i.get("paths")
-    ]
-    created = [
-        _pending("created", i, "created_at", id=_opt_str(i.get("id")), status=_opt_str(i.get("status")))
-        for i in state.get("invalidations") or ()
-    ]
+def status_of(state: State, intents: Iterable[Intent] = (), now: datetime | None = None) -> Status | None:
+    """The status the state and intents documents give; None before any reconcile has run (the
+    daemon records `last` every cycle)."""
+    last = state.last
+    if last is None:
+        return None
+    drift = tuple(Drifted(resource, record.since, record.fields) for resource, record in sorted(state.drift.items()))
+    owed = [_owed(i) for i in intents if i.paths]
+    created = [_created(c) for c in state.invalidations]
     pending = tuple(sorted(owed + created, key=lambda p: (p.since or "", p.distribution, p.state)))
     return Status(last, drift, pending, _age(last.time, now))
 
 
-def _pending(state: str, record: Mapping[str, Any], since_key: str, **marks: str | None) -> Pending:
-    """One not-yet-confirmed invalidation from its intent or created record (same fields, own `since`)."""
-    return Pending(
-        state,
-        str(record["distribution"]),
-        _opt_str(record.get("distribution_id")),
-        tuple(str(p) for p in record["paths"]),
-        _opt_str(record.get(since_key)),
-        **marks,
-    )
+def _owed(intent: Intent) -> Pending:
+    return Pending("owed", intent.distribution, intent.distribution_id, intent.paths, intent.recorded_at,
+                   reference=intent.reference)
 
 
-def _opt_str(value: Any) -> str | None:
-    return None if value is None else str(value)
+def _created(created: Created) -> Pending:
+    return Pending("created", created.distribution, created.distribution_id, created.paths, created.created_at,
+                   id=created.id, status=created.status)
 
 
 def _age(time: str | None, now: datetime | None) -> float | None:
@@ -170,7 +124,7 @@ def shown(status: Status, clean: Callable[[str], str]) -> Status:
 # -- documents -------------------------------------------------------------------------------
 
 
-def as_dict(status: Status) -> dict[str, Any]:
+def as_dict(status: Status) -> JSONObject:
     """The `--json` document: the same facts as the text, plus the exit code for monitors."""
     return {
         "last": {**asdict(status.last), "errors": list(status.last.errors)},
