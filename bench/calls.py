@@ -104,6 +104,7 @@ def measure(jobs: int, functions: int, releases: int) -> dict[str, Any]:
             for _ in range(4):
                 before = len(warm.clients.counter.operations) if warm.clients else 0
                 result = warm.reconcile("interval")
+                assert warm.clients is not None
                 assert result.result == "in_sync", result
                 seen.append((result.api_calls, result.writes, Counter(warm.clients.counter.operations[before:])))
     return {"first_apply": first["api_calls"], "cold_process": cold["api_calls"], "runs": seen}

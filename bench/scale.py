@@ -154,8 +154,9 @@ def incremental_child(tmp: str, endpoint: str, jobs: int, changes: int) -> None:
         release_freed_memory()
         if result.result != "applied" or result.changes != 1:
             from _common import job_id
-            desired = reconciler.loader.load()
+            desired = reconciler.source.load()
             job = next(j for j in desired.jobs if j.id == job_id(n))
+            assert reconciler.cache is not None  # made with the clients, by the first reconcile
             live = reconciler.cache.objects
             raise SystemExit(
                 f"change {n}: {result}; desired status {job.document['status']}; "

@@ -20,10 +20,9 @@ import pytest
 import structlog
 
 from reconciler import events
-from reconciler.core.results import Result
+from reconciler.core.results import CycleResult, Result
 from reconciler.core.retrying import Retry, RetryPolicy
 from reconciler.core.settings import Settings, WatchSettings
-from reconciler.cycle.reconciling import CycleResult
 from reconciler.cycle.statefile import StateLock
 from reconciler.daemon import watching
 from reconciler.daemon.notify import Notifier

@@ -1,4 +1,5 @@
-"""What one reconcile came to: `reconcile.done`'s `result` (SPEC section 5), as one enum.
+"""What one reconcile came to: `reconcile.done`'s `result` (SPEC section 5), as one enum, decided
+in one place (`result_of`), and the `CycleResult` value the daemon's loop acts on.
 
 Not to be confused with `drift.Verdict`, which is about one resource: a resource can be
 `Verdict.DRIFT` while its reconcile is `Result.APPLIED` (self-heal put git's version back) or
@@ -8,7 +9,10 @@ same words as before.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
+
+from reconciler.core.retrying import Retry
 
 
 class Result(StrEnum):
@@ -27,3 +31,28 @@ class Result(StrEnum):
     def ok(self) -> bool:
         """False for failed and invalid: `apply` exits 1, `status` reports a failure."""
         return self not in (Result.FAILED, Result.INVALID)
+
+
+def result_of(*, failed: bool, applied: bool, drift_open: bool) -> Result:
+    """A failure outranks changes applied, which outrank drift left open; else in sync."""
+    if failed:
+        return Result.FAILED
+    if applied:
+        return Result.APPLIED
+    return Result.DRIFT if drift_open else Result.IN_SYNC
+
+
+@dataclass(frozen=True)
+class CycleResult:
+    """One reconcile as the daemon's loop sees it (and `reconcile.done` and `status` report it)."""
+
+    result: Result
+    changes: int = 0
+    duration_ms: int = 0
+    api_calls: int = 0
+    commit: str | None = None
+    errors: tuple[str, ...] = ()
+    drifted: tuple[str, ...] = ()
+    writes: int = 0
+    retry: Retry | None = None
+    """For a failed result: how the daemon retries it (the errors' own paths, `retrying.combined`)."""

@@ -3,46 +3,45 @@
 Level-triggered and idempotent: whatever the trigger, everything is read and planned from
 scratch. Returns a `CycleResult` value; only the daemon's loop decides what to do with it (along
 `core.retrying`). Drift is decided by `core.drift`; what is owed to CloudFront is kept by
-`journal.InvalidationJournal`; the state document is read and written through `statestore`.
+`journal.InvalidationJournal`; the state document (`core.staterecords.State`) is read once per
+reconcile through `statestore`, carried through it as new values, and written once at its end.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import InitVar, dataclass, field, replace
+from typing import Protocol
 
 import structlog
+from structlog.typing import FilteringBoundLogger
 
 from reconciler import events
+from reconciler.aws import applying, preflight
+from reconciler.aws.applying import Outcome
+from reconciler.aws.reading import ReadCache, read
+from reconciler.aws.session import Clients, make_clients
 from reconciler.core import drift
 from reconciler.core.errors import InvalidDesired, PreconditionFailed, ReconcilerError
+from reconciler.core.jsonvalue import JSONObject
 from reconciler.core.model import Desired
 from reconciler.core.planning import Action, Observation, Plan, observe, plan
-from reconciler.core.results import Result
+from reconciler.core.results import CycleResult, Result, result_of
 from reconciler.core.retrying import Retry, combined
 from reconciler.core.settings import Settings
 from reconciler.core.staterecords import Last, State, now_iso
 from reconciler.cycle import statefile
 from reconciler.cycle.journal import InvalidationJournal
 from reconciler.cycle.statestore import StateStore
-from reconciler.loading import gitinfo
+from reconciler.loading import Loader, gitinfo
 from reconciler.reports import sanitizing
 
 
-@dataclass(frozen=True)
-class CycleResult:
-    result: Result
-    changes: int = 0
-    duration_ms: int = 0
-    api_calls: int = 0
-    commit: str | None = None
-    errors: tuple[str, ...] = ()
-    drifted: tuple[str, ...] = ()
-    writes: int = 0
-    retry: Retry | None = None
-    """For a failed result: how the daemon retries it (the errors' own paths, `retrying.combined`)."""
+class Source(Protocol):
+    """Where the desired state comes from: a `loading.Loader` (or a test's fixed `Desired`)."""
+
+    def load(self) -> Desired: ...
 
 
 @dataclass
@@ -51,19 +50,17 @@ class Reconciler:
 
     settings: Settings
     self_heal: bool = False
-    clients: Any = None
-    loader: Any = None
-    cache: Any = None
-    log: Any = field(default=None)
+    clients: Clients | None = None
+    loader: InitVar[Source | None] = None
+    cache: ReadCache | None = None
+    log: FilteringBoundLogger = field(default_factory=events.log)
+    source: Source = field(init=False)
+    """The `loader` passed in, or a `Loader` of `settings.desired`."""
     store: StateStore = field(init=False)
     journal: InvalidationJournal = field(init=False)
 
-    def __post_init__(self) -> None:
-        if self.loader is None:
-            from reconciler.loading import Loader
-
-            self.loader = Loader(self.settings.desired)
-        self.log = self.log or events.log()
+    def __post_init__(self, loader: Source | None) -> None:
+        self.source = loader or Loader(self.settings.desired)
         statefile.ensure_dir(self.settings.state_dir)
         self.store = StateStore(self.settings.state_dir, self.log)
         self.journal = InvalidationJournal(self.store, self.log)
@@ -87,20 +84,12 @@ class Reconciler:
         except Exception as exc:  # noqa: BLE001 - a bug must not kill the daemon; reported, retried
             result = CycleResult(Result.FAILED, errors=(f"{type(exc).__name__}: {exc}",), retry=Retry.BACKOFF)
         calls, writes = self._calls()
-        result = replace(
-            result,
-            commit=commit,
-            duration_ms=int((time.perf_counter() - started) * 1000),
-            api_calls=calls - calls_before[0],
-            writes=writes - calls_before[1],
-        )
+        duration_ms = int((time.perf_counter() - started) * 1000)
+        result = replace(result, commit=commit, duration_ms=duration_ms, api_calls=calls - calls_before[0],
+                         writes=writes - calls_before[1])
         self._record_last(state, result)
-        fields: dict[str, Any] = {
-            "result": result.result,
-            "changes": result.changes,
-            "duration_ms": result.duration_ms,
-            "api_calls": result.api_calls,
-        }
+        fields: dict[str, object] = {"result": result.result, "changes": result.changes,
+                                     "duration_ms": result.duration_ms, "api_calls": result.api_calls}
         if result.errors and result.result == Result.FAILED:
             fields["errors"] = list(result.errors)
         level = self.log.error if result.result in (Result.FAILED, Result.INVALID) else self.log.info
@@ -110,22 +99,15 @@ class Reconciler:
     def _calls(self) -> tuple[int, int]:
         return self.clients.counter.snapshot() if self.clients is not None else (0, 0)
 
-    def _ensure_clients(self, desired: Desired) -> Any:
+    def _ensure_clients(self, desired: Desired) -> Clients:
         if self.clients is None:
-            from reconciler.aws import preflight
-            from reconciler.aws.reading import ReadCache
-            from reconciler.aws.session import make_clients
-
             preflight.check(self.settings.aws, desired.site.region, probe=False)  # no request: it retries
             self.clients = make_clients(self.settings.aws, desired.site.region)
             self.cache = ReadCache()
         return self.clients
 
     def _cycle(self, commit: str | None) -> tuple[CycleResult, State]:
-        from reconciler.aws import applying
-        from reconciler.aws.reading import read
-
-        desired = self.loader.load()
+        desired = self.source.load()
         self.journal.distributions = dict(desired.site.distributions)
         sanitizing.register(desired)
         clients = self._ensure_clients(desired)
@@ -138,21 +120,7 @@ class Reconciler:
         full = plan(desired, live)
         state = self._log_drift(state, full, drifted, observations)
         todo = full if self.self_heal else plan(desired, live, skip=drifted)
-
-        outcomes: list[Any] = []
-        if todo.changes:
-            intent = self.journal.record(todo)
-            outcomes = applying.execute(clients, desired, todo, commit, self._notify)
-            outcomes = self._replan_conflicts(desired, outcomes, drifted, commit)
-            succeeded = [o.action for o in outcomes if o.ok]
-            self.journal.narrow(intent, succeeded, desired)
-            for o in outcomes:
-                if o.ok:
-                    self.log.info(events.ACTION_APPLIED, action=o.action.action, resource=o.action.resource)
-                else:
-                    self.log.error(
-                        events.ACTION_FAILED, action=o.action.action, resource=o.action.resource, error=str(o.error)
-                    )
+        outcomes = self._apply(clients, desired, todo, drifted, commit) if todo.changes else []
         invalidation_errors = self.journal.issue(clients)
         state = replace(state, invalidations=self.journal.confirm(clients, state.invalidations))
 
@@ -168,49 +136,54 @@ class Reconciler:
             baselines=drift.baselines_after(state.baselines, observations, verdicts, applied),
             drift={r: record for r, record in state.drift.items() if r not in resolved},
         )
-        result = Result.FAILED if failed else Result.APPLIED if applied else Result.IN_SYNC
-        if result is Result.IN_SYNC and still_drifted:
-            result = Result.DRIFT
+        result = result_of(failed=bool(failed), applied=bool(applied), drift_open=bool(still_drifted))
         retry = combined(e.retry for e in causes) if failed else None
-        changed = CycleResult(result, changes=len(applied), errors=tuple(failed), drifted=still_drifted, retry=retry)
-        return changed, state
+        return CycleResult(result, len(applied), errors=tuple(failed), drifted=still_drifted, retry=retry), state
+
+    def _apply(
+        self, clients: Clients, desired: Desired, todo: Plan, drifted: list[str], commit: str | None
+    ) -> list[Outcome]:
+        """The invalidations owed recorded first, then the changes; afterwards owe only what changed."""
+        intent = self.journal.record(todo)
+        outcomes = applying.execute(clients, desired, todo, commit, self._notify)
+        outcomes = self._replan_conflicts(clients, desired, outcomes, drifted, commit)
+        self.journal.narrow(intent, [o.action for o in outcomes if o.ok], desired)
+        for o in outcomes:
+            if o.ok:
+                self.log.info(events.ACTION_APPLIED, action=o.action.action, resource=o.action.resource)
+            else:
+                self.log.error(events.ACTION_FAILED, action=o.action.action, resource=o.action.resource,
+                               error=str(o.error))
+        return outcomes
 
     # -- conflicts ---------------------------------------------------------------------------
 
     def _replan_conflicts(
-        self, desired: Desired, outcomes: list[Any], drifted: list[str], commit: str | None
-    ) -> list[Any]:
+        self, clients: Clients, desired: Desired, outcomes: list[Outcome], drifted: list[str], commit: str | None
+    ) -> list[Outcome]:
         """A stale ETag is never overwritten blindly: re-read, log what changed, re-plan once."""
-        from reconciler.aws import applying
-        from reconciler.aws.reading import read
-
         conflicted = {o.action.resource: o for o in outcomes if isinstance(o.error, PreconditionFailed)}
         if not conflicted:
             return outcomes
-        live = read(self.clients, desired, self.cache)
+        live = read(clients, desired, self.cache)
         again = plan(desired, live, skip=() if self.self_heal else drifted)
         theirs = {a.resource: a for a in again.changes}
         for o in conflicted.values():
             # what the other writer's version differs in, logged before git's version replaces it
-            self.log.warning(
-                "conflict.detected",
-                resource=o.action.resource,
-                action=o.action.action,
-                fields=_drift_fields(theirs.get(o.action.resource)),
-                error=str(o.error),
-            )
+            self.log.warning("conflict.detected", resource=o.action.resource, action=o.action.action,
+                             fields=_drift_fields(theirs.get(o.action.resource)), error=str(o.error))
         retry = Plan(tuple(a for a in again.changes if a.resource in conflicted))
-        redone = {o.action.resource: o for o in applying.execute(self.clients, desired, retry, commit, self._notify)}
+        redone = {o.action.resource: o for o in applying.execute(clients, desired, retry, commit, self._notify)}
         # a conflicted resource that re-planned to nothing was made equal by the other writer
         return [
             redone.get(o.action.resource, applying.Outcome(o.action)) if o.action.resource in conflicted else o
             for o in outcomes
         ]
 
-    def _notify(self, event: str, fields: dict[str, Any]) -> None:
+    def _notify(self, event: str, fields: JSONObject) -> None:
         self.log.warning(event, **fields)
 
-    # -- drift -------------------------------------------------------------------------------
+    # -- drift and state ---------------------------------------------------------------------
 
     def _log_drift(
         self, state: State, full: Plan, drifted: list[str], observations: Mapping[str, Observation]
@@ -218,16 +191,14 @@ class Reconciler:
         """`drift.detected` for new drift (and again every `drift_repeat`); the records it leaves."""
         details = {a.resource: a for a in full.changes}
         fields = {resource: _drift_fields(details.get(resource)) for resource in drifted}
-        logged = drift.detected(
-            state.drift, drifted, observations, fields, time.time(), self.settings.watch.drift_repeat
-        )
+        repeat = self.settings.watch.drift_repeat
+        logged = drift.detected(state.drift, drifted, observations, fields, time.time(), repeat)
         for resource, record in logged.items():
             self.log.warning(events.DRIFT_DETECTED, resource=resource, fields=list(record.fields))
         return replace(state, drift={**state.drift, **logged})
 
-    # -- state -------------------------------------------------------------------------------
-
     def _record_last(self, state: State | None, result: CycleResult) -> None:
+        """The state with `last` (the one written this reconcile; re-read when the cycle failed)."""
         try:
             last = Last(now_iso(), result.result, result.commit, result.changes, result.duration_ms,
                         tuple(events.redact(e) for e in result.errors))

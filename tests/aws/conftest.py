@@ -12,8 +12,9 @@ import pytest
 import structlog
 
 from reconciler.core.model import Desired, Function, FunctionTest, Job, JobsTarget, Release, Site
+from reconciler.core.results import CycleResult
 from reconciler.core.settings import AwsSettings, Settings
-from reconciler.cycle.reconciling import CycleResult, Reconciler
+from reconciler.cycle.reconciling import Reconciler
 from reconciler.loading.functests import complete_event
 from reconciler.sandbox.seeding import client, seed
 from reconciler.sandbox.server import Sandbox, start
