@@ -15,7 +15,8 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+
+from reconciler.core.jsonvalue import JSON, JSONObject
 
 STATE = "state.json"
 INTENTS = "intents.json"
@@ -33,7 +34,7 @@ def ensure_dir(path: Path) -> Path:
     return path
 
 
-def read_json(path: Path) -> Any:
+def read_json(path: Path) -> JSONObject | None:
     """The parsed file, None when absent; raises `Corrupt` when torn."""
     try:
         raw = path.read_bytes()
@@ -81,7 +82,7 @@ def unwritable(directory: Path) -> str | None:
     return None
 
 
-def write_json(path: Path, value: Any) -> None:
+def write_json(path: Path, value: JSON) -> None:
     """Write-then-rename with fsync, so a crash leaves the old file or the new one, never half."""
     ensure_dir(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
+from reconciler.core.jsonvalue import JSON
 from reconciler.core.staterecords import VERSION, Baseline, Created, DriftRecord, Intent, Intents, Last, State
 
 T = TypeVar("T")
@@ -30,7 +31,7 @@ class SchemaError(ValueError):
 # -- reading ---------------------------------------------------------------------------------
 
 
-def parse_state(raw: Any) -> State:
+def parse_state(raw: JSON) -> State:
     doc = _document(raw, "state")
     return State(
         baselines=_mapping(doc, "baselines", _baseline),
@@ -41,12 +42,12 @@ def parse_state(raw: Any) -> State:
     )
 
 
-def parse_intents(raw: Any) -> Intents:
+def parse_intents(raw: JSON) -> Intents:
     doc = _document(raw, "intents")
     return Intents(_items(doc, "intents", _intent), VERSION)
 
 
-def salvage_intents(raw: Any, distributions: Mapping[str, str], reference: Callable[[], str],
+def salvage_intents(raw: JSON, distributions: Mapping[str, str], reference: Callable[[], str],
                     now: str) -> tuple[Intent, ...]:
     """What is owed according to a bad intents document: every entry that parses, `/*` on the
     distribution of each entry that does not (when it names a known one), and `/*` on every
@@ -170,8 +171,8 @@ def _intent(doc: dict[str, Any], where: str) -> Intent:
 # -- writing ---------------------------------------------------------------------------------
 
 
-def dump_state(state: State) -> dict[str, Any]:
-    out: dict[str, Any] = {
+def dump_state(state: State) -> dict[str, JSON]:
+    out: dict[str, JSON] = {
         "version": VERSION,
         "baselines": {k: {"desired": b.desired, "live": b.live} for k, b in sorted(state.baselines.items())},
         "drift": {k: {"since": d.since, "live": d.live, "fields": list(d.fields), "logged_at": d.logged_at}
@@ -183,11 +184,11 @@ def dump_state(state: State) -> dict[str, Any]:
     return out
 
 
-def dump_intents(intents: Iterable[Intent]) -> dict[str, Any]:
+def dump_intents(intents: Iterable[Intent]) -> dict[str, JSON]:
     return {"version": VERSION, "intents": [dump_intent(i) for i in intents]}
 
 
-def dump_intent(intent: Intent) -> dict[str, Any]:
+def dump_intent(intent: Intent) -> dict[str, JSON]:
     return _without_none({**vars(intent), "paths": list(intent.paths)})
 
 

@@ -10,8 +10,17 @@ from typing import Any
 
 import pytest
 
-from reconciler.cycle import statefile
+from reconciler.core.staterecords import Created, Intent, Intents, State
+from reconciler.cycle import statefile, stateschema
 from tests.aws.conftest import Stack, run
+
+
+def state_of(stack: Stack) -> State:
+    return stateschema.parse_state(statefile.read_json(stack.state_dir / statefile.STATE))
+
+
+def intents_of(stack: Stack) -> Intents:
+    return stateschema.parse_intents(statefile.read_json(stack.state_dir / statefile.INTENTS))
 
 
 def test_unwritable_state_directory_is_logged_once_and_the_daemon_keeps_working(
@@ -46,7 +55,8 @@ def test_unwritable_state_directory_is_logged_once_and_the_daemon_keeps_working(
     result, logged = run(reconciler)
     assert result.result == "in_sync"
     assert [e["event"] for e in logged].count("state.write_recovered") == 1
-    assert statefile.read_json(stack.state_dir / statefile.STATE)["last"]["result"] == "in_sync"
+    last = state_of(stack).last
+    assert last is not None and last.result == "in_sync"
 
 
 def test_unknown_invalidation_ids_are_pruned(stack: Stack) -> None:
@@ -54,19 +64,16 @@ def test_unknown_invalidation_ids_are_pruned(stack: Stack) -> None:
     longer declares are dropped when confirming, each logged once; real ones are kept until done."""
     reconciler = stack.reconciler()
     assert run(reconciler)[0].result == "applied"
-    path = stack.state_dir / statefile.STATE
-    state = statefile.read_json(path)
     dist = stack.desired.site.distributions["web"]
-    state["invalidations"] = [
-        {"id": "INOSUCHINVALIDATION", "distribution": "web", "distribution_id": dist, "paths": ["/*"]},
-        {"id": "IGONE", "distribution": "old", "distribution_id": "EGONE0000", "paths": ["/x"]},
-    ]
-    statefile.write_json(path, state)
+    state = replace(state_of(stack), invalidations=(
+        Created("INOSUCHINVALIDATION", "web", dist, ("/*",)), Created("IGONE", "old", "EGONE0000", ("/x",)),
+    ))
+    statefile.write_json(stack.state_dir / statefile.STATE, stateschema.dump_state(state))
     result, logs = run(reconciler)
     assert result.result == "in_sync"
     forgotten = sorted(e["id"] for e in logs if e["event"] == "invalidation.forgotten")
     assert forgotten == ["IGONE", "INOSUCHINVALIDATION"]
-    assert statefile.read_json(path)["invalidations"] == []
+    assert state_of(stack).invalidations == ()
     assert not [e for e in run(reconciler)[1] if e["event"] == "invalidation.forgotten"]
 
 
@@ -76,14 +83,13 @@ def test_owed_invalidations_follow_the_site(stack: Stack) -> None:
     reconciler = stack.reconciler()
     assert run(reconciler)[0].result == "applied"
     dist = stack.desired.site.distributions["web"]
-    statefile.write_json(stack.state_dir / statefile.INTENTS, {"version": 1, "intents": [
-        {"reference": "r-gone", "distribution": "old", "distribution_id": "EGONE0000", "paths": ["/x"]},
-        {"reference": "r-moved", "distribution": "web", "distribution_id": "EOLDID000", "paths": ["/moved"]},
-    ]})
+    statefile.write_json(stack.state_dir / statefile.INTENTS, stateschema.dump_intents((
+        Intent("r-gone", "old", "EGONE0000", ("/x",)), Intent("r-moved", "web", "EOLDID000", ("/moved",)),
+    )))
     result, logs = run(reconciler)
     assert result.result == "in_sync", result
     assert [e["distribution"] for e in logs if e["event"] == "invalidation.forgotten"] == ["old"]
     created = [e for e in logs if e["event"] == "invalidation.created"]
     assert [(e["distribution"], e["paths"]) for e in created] == [("web", ["/moved"])]
     assert ["/moved"] in stack.invalidations("web") and dist == stack.desired.site.distributions["web"]
-    assert statefile.read_json(stack.state_dir / statefile.INTENTS)["intents"] == []
+    assert intents_of(stack).intents == ()

@@ -7,7 +7,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from reconciler.cycle import statefile
+from reconciler.core.staterecords import Intent
+from reconciler.cycle import statefile, stateschema
 from tests.aws.conftest import CODE, Stack, run
 
 FUNCTION_WRITES = ("CreateFunction", "UpdateFunction", "TestFunction", "PublishFunction")
@@ -60,9 +61,8 @@ def desired_state(stack: Stack) -> dict[str, Any]:
     }
 
 
-def pending_intents(stack: Stack) -> list[Any]:
-    raw = statefile.read_json(stack.state_dir / statefile.INTENTS) or {}
-    return list(raw.get("intents", []))
+def pending_intents(stack: Stack) -> list[Intent]:
+    return list(stateschema.parse_intents(statefile.read_json(stack.state_dir / statefile.INTENTS) or {}).intents)
 
 
 def assert_converged(stack: Stack) -> None:
