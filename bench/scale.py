@@ -156,12 +156,11 @@ def incremental_child(tmp: str, endpoint: str, jobs: int, changes: int) -> None:
             from _common import job_id
             desired = reconciler.source.load()
             job = next(j for j in desired.jobs if j.id == job_id(n))
-            assert reconciler.cache is not None  # made with the clients, by the first reconcile
-            live = reconciler.cache.objects
+            live = [json.loads(o.canonical or b'{"jobs": []}') for o in reconciler.cache.objects.values()]
             raise SystemExit(
                 f"change {n}: {result}; desired status {job.document['status']}; "
                 f"file {(stack.desired / 'jobs' / (job_id(n) + '.yaml')).read_text()[-400:]}; "
-                f"live {[j['status'] for d in live.values() for j in d[1]['jobs'] if j['id'] == job_id(n)]}"
+                f"live {[j['status'] for d in live for j in d['jobs'] if j['id'] == job_id(n)]}"
             )
         durations.append(result.duration_ms)
     print(json.dumps({"median_ms": median(durations), "max_ms": max(durations), "median_wall_ms": median(walls),

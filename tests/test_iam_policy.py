@@ -202,7 +202,7 @@ def representative_runs(stack: Stack) -> Recorder:
     clients.s3.meta.events.register("provide-client-params", rec._hook)
     clients.ssm.meta.events.register("provide-client-params", rec._hook)
     clients.cloudfront.meta.events.register("provide-client-params", rec._hook)
-    read(clients, stack.holder.desired)
+    read(clients, stack.holder.desired, ReadCache())
     return rec
 
 
@@ -269,10 +269,10 @@ def test_readonly_policy_grants_every_read_of_plan_and_no_write(stack: Stack) ->
     clients = make_clients(stack.settings().aws, "us-east-1")
     for client in (clients.ssm, clients.cloudfront, clients.s3):
         client.meta.events.register("provide-client-params", rec._hook)
-    read(clients, stack.holder.desired)
+    read(clients, stack.holder.desired, ReadCache())
     with structlog.testing.capture_logs():
         assert stack.reconciler().reconcile("startup").result == "applied"
-    read(clients, stack.holder.desired)
+    read(clients, stack.holder.desired, ReadCache())
     stack.change(functions=(replace(stack.desired.functions[0], code=CODE + b"// v2\n"),))
     cache = ReadCache()
     read(clients, stack.holder.desired, cache)

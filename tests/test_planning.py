@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from reconciler.core.jsonvalue import JSON
 from reconciler.core.model import (
     Desired,
     Function,
@@ -163,7 +164,7 @@ class TestInvalidationPaths:
 class TestJobChanges:
     def test_added_removed_changed_by_id_and_field_name(self) -> None:
         """Job changes name ids and fields, never values."""
-        old = {"jobs": [{"id": "a", "status": "x", "price": 1}, {"id": "b"}]}
+        old: JSON = {"jobs": [{"id": "a", "status": "x", "price": 1}, {"id": "b"}]}
         new = {"jobs": [{"id": "a", "status": "y", "price": 1}, {"id": "c"}]}
         assert job_changes(old, new) == {
             "added": ["c"],

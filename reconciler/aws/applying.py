@@ -9,7 +9,7 @@ the outcomes, never an exception that unwinds the others. Invalidations are the 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +32,8 @@ class Outcome:
     error: ReconcilerError | None = None
     skipped: bool = False
     """True when the action was not attempted because something it depends on failed."""
+    written_etag: str | None = None
+    """The ETag S3 gave the jobs object this action wrote (the reader's cache wants it), else None."""
 
     @property
     def ok(self) -> bool:
@@ -49,7 +51,7 @@ def execute(clients: Clients, desired: Desired, plan: Plan, commit: str | None, 
     changes = plan.changes
     outcomes: list[Outcome] = []
     with ThreadPoolExecutor(max_workers=8) as pool:
-        jobs: list[tuple[Action, Future[None]]] = [
+        jobs: list[tuple[Action, Future[str | None]]] = [
             (a, pool.submit(write_jobs, clients, desired, a, commit)) for a in changes if a.kind == JOBS
         ]
         functions_ok = True
@@ -73,15 +75,16 @@ def execute(clients: Clients, desired: Desired, plan: Plan, commit: str | None, 
     return outcomes
 
 
-def _attempt(action: Action, run: Callable[[], None]) -> Outcome:
+def _attempt(action: Action, run: Callable[[], str | None]) -> Outcome:
+    """`run()` as a value: its error, or the ETag it wrote (if any)."""
     try:
-        run()
+        etag = run()
     except Exception as exc:  # noqa: BLE001 - becomes a value
         return Outcome(action, translate(exc, action.resource))
-    return Outcome(action)
+    return Outcome(action, written_etag=etag)
 
 
-def _collect(futures: list[tuple[Action, Future[None]]]) -> list[Outcome]:
+def _collect(futures: Iterable[tuple[Action, Future[str | None] | Future[None]]]) -> list[Outcome]:
     return [_attempt(action, future.result) for action, future in futures]
 
 
@@ -167,8 +170,9 @@ def _description(commit: str | None) -> str:
 # -- jobs ------------------------------------------------------------------------------------
 
 
-def write_jobs(clients: Clients, desired: Desired, action: Action, commit: str | None) -> None:
-    """Replace the jobs object only if it is still what was read (never a blind overwrite)."""
+def write_jobs(clients: Clients, desired: Desired, action: Action, commit: str | None) -> str | None:
+    """Replace the jobs object only if it is still what was read (never a blind overwrite); returns
+    the new object's ETag."""
     guard = {"IfMatch": action.detail["etag"]} if action.detail.get("etag") else {"IfNoneMatch": "*"}
     answer = clients.s3.put_object(
         Bucket=action.detail["bucket"],
@@ -179,8 +183,7 @@ def write_jobs(clients: Clients, desired: Desired, action: Action, commit: str |
         Metadata={"reconciler-commit": commit or "unknown"},
         **guard,
     )
-    if answer.get("ETag"):
-        clients.written[(action.detail["bucket"], action.detail["key"])] = (answer["ETag"], desired)
+    return answer.get("ETag") or None
 
 
 # -- invalidations ---------------------------------------------------------------------------

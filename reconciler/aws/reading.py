@@ -4,37 +4,56 @@ SSM GetParameters in batches of 10; per function DescribeFunction(LIVE) and GetF
 when the ETag is new to this process; DEVELOPMENT only when LIVE differs from desired; one
 conditional GetObject for the jobs object. A `ReadCache` kept across reconciles makes the
 steady state one request per resource kind; the jobs object this process wrote itself is
-recognised by its ETag (304) and never downloaded or parsed again.
+recognised by its ETag (304, once the caller has told the cache about the write) and never
+downloaded or parsed again.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.aws.applying import Outcome
 from reconciler.aws.errors import is_not_found, is_not_modified, translate
 from reconciler.aws.session import Clients
 from reconciler.core.model import Desired, FunctionStage, Live, LiveFunction, LiveObject
-from reconciler.core.planning import remember_live, stage_equals
+from reconciler.core.planning import stage_equals
 
 DEVELOPMENT, LIVE = "DEVELOPMENT", "LIVE"
 
 
 @dataclass
 class ReadCache:
-    """Bodies already fetched, keyed by ETag: function code per (name, stage), the jobs object."""
+    """What one process has already fetched, kept across its reconciles and passed to every read.
+
+    `code`: function code per (name, stage, ETag). `objects`: the jobs object last seen per
+    (bucket, key), read or written by this process; its ETag makes the next read conditional
+    (304: the same `LiveObject`, whose canonical JSON is then never computed again)."""
 
     code: dict[tuple[str, str, str], bytes] = field(default_factory=dict)
-    objects: dict[tuple[str, str], tuple[str, Any]] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    objects: dict[tuple[str, str], LiveObject] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def own_write(self, bucket: str, key: str, etag: str, desired: Desired) -> None:
+        """This process uploaded `desired.jobs_canonical` there and S3 answered `etag`: the next
+        read sends that ETag and, on 304, neither downloads nor parses its own upload."""
+        with self.lock:
+            self.objects[(bucket, key)] = LiveObject.built_from(desired, bucket, key, etag)
+
+    def own_writes(self, desired: Desired, outcomes: Iterable[Outcome]) -> None:
+        """`own_write` for each jobs write among `outcomes` (the writer's values carry its ETag)."""
+        target = desired.site.jobs
+        for outcome in outcomes:
+            if target is not None and outcome.written_etag is not None:
+                self.own_write(target.bucket, target.key, outcome.written_etag, desired)
 
 
-def read(clients: Clients, desired: Desired, cache: ReadCache | None = None) -> Live:
-    """The live state of every resource `desired` declares."""
-    cache = cache or ReadCache()
+def read(clients: Clients, desired: Desired, cache: ReadCache) -> Live:
+    """The live state of every resource `desired` declares; `cache` is filled for the next read."""
     with ThreadPoolExecutor(max_workers=4) as pool:
         params = pool.submit(read_parameters, clients, [r.parameter for r in desired.releases])
         jobs = pool.submit(read_jobs, clients, desired, cache) if desired.site.jobs else None
@@ -111,52 +130,31 @@ def read_jobs(clients: Clients, desired: Desired, cache: ReadCache) -> LiveObjec
     where = (target.bucket, target.key)
     with cache.lock:
         cached = cache.objects.get(where)
-    mine = getattr(clients, "written", {}).get(where)
-    if mine is not None and (cached is None or cached[0] != mine[0]):
-        cached = _own_write(*mine)
     kwargs: dict[str, Any] = {"Bucket": target.bucket, "Key": target.key}
-    if cached:
-        kwargs["IfNoneMatch"] = cached[0]
+    if cached is not None:
+        kwargs["IfNoneMatch"] = cached.etag
     try:
         got = clients.s3.get_object(**kwargs)
     except Exception as exc:
-        if cached and is_not_modified(exc):
-            with cache.lock:
-                cache.objects[where] = cached
-            return LiveObject(target.bucket, target.key, True, cached[0], cached[1])
+        if cached is not None and is_not_modified(exc):
+            return cached
         if is_not_found(exc):
             with cache.lock:
                 cache.objects.pop(where, None)
-            _forget_own_write(clients, where)
             return LiveObject(target.bucket, target.key, False)
         raise translate(exc, target.resource) from exc
-    _forget_own_write(clients, where)  # changed since this process wrote it: read what is there
     body = got["Body"].read()
     etag = got["ETag"]
     if body == desired.jobs_canonical:
         # Exactly the bytes we would upload (the common, in-sync case): the same JSON as parsing
         # them, without parsing (at 100,000 jobs that is ~40 MB of JSON and ~300 MB of objects).
-        document = _own_write(etag, desired)[1]
-        with cache.lock:
-            cache.objects[where] = (etag, document)
-        return LiveObject(target.bucket, target.key, True, etag, document)
-    try:
-        document = json.loads(body)
-    except ValueError:
-        document = None
+        found = LiveObject.built_from(desired, target.bucket, target.key, etag)
+    else:
+        try:
+            document = json.loads(body)
+        except ValueError:
+            document = None
+        found = LiveObject(target.bucket, target.key, True, etag, document)
     with cache.lock:
-        cache.objects[where] = (etag, document)
-    return LiveObject(target.bucket, target.key, True, etag, document)
-
-
-def _own_write(etag: str, written: Desired) -> tuple[str, Any]:
-    """The object built from `written` as the reader would have parsed it: the same JSON
-    (`jobs_canonical` is its exact bytes), its canonical form handed to the planner. Used when S3
-    answers 304 to the ETag of this process's own upload, or sends exactly those bytes."""
-    document = written.jobs_document()
-    remember_live(document, written.jobs_canonical, {j.id: j.canonical for j in written.jobs})
-    return etag, document
-
-
-def _forget_own_write(clients: Clients, where: tuple[str, str]) -> None:
-    getattr(clients, "written", {}).pop(where, None)
+        cache.objects[where] = found
+    return found

@@ -40,9 +40,6 @@ class Clients:
     cloudfront: Any
     s3: Any
     counter: CallCounter
-    written: dict[tuple[str, str], tuple[str, Any]] = field(default_factory=dict)
-    """The jobs object this process last wrote, per (bucket, key): (its ETag, the `Desired` it was
-    built from). The reader recognises its own write by ETag instead of downloading it again."""
 
 
 def make_clients(aws: AwsSettings, region: str) -> Clients:

@@ -12,7 +12,7 @@ from reconciler.core.settings import Settings
 def plan(settings: Settings, fmt: str) -> int:
     """Print the plan document on stdout; exit 0 in sync, 2 changes pending, 1 error."""
     from reconciler.aws import preflight
-    from reconciler.aws.reading import read
+    from reconciler.aws.reading import ReadCache, read
     from reconciler.aws.session import make_clients
     from reconciler.core.errors import InvalidDesired, ReconcilerError
     from reconciler.core.planning import plan as make_plan
@@ -31,7 +31,7 @@ def plan(settings: Settings, fmt: str) -> int:
     try:
         preflight.check(settings.aws, desired.site.region)
         clients = make_clients(settings.aws, desired.site.region)
-        live = read(clients, desired)
+        live = read(clients, desired, ReadCache())  # one read: nothing to keep for a next one
         errors = failed_checks(clients, make_plan(desired, live))
     except ReconcilerError as exc:
         print(f"reconciler: error: {events.redact(str(exc))}", file=sys.stderr)

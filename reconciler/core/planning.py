@@ -6,17 +6,18 @@ function code is compared as exact bytes plus runtime and comment, jobs as parse
 
 Over 300 lines on purpose: the four kinds' rules, their order and the invalidations they cause
 are read together when checking SPEC section 3, and `observe` must compare exactly what `plan`
-compares; splitting them would put one decision in two files. (The jobs part, with its
-canonical-JSON memo, is the largest and the first to move out when typed Actions come.)
+compares; splitting them would put one decision in two files. (The jobs part is the largest
+and the first to move out when typed Actions come.)
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.core.jsonvalue import JSON, JSONObject
 from reconciler.core.model import (
     Desired,
     Function,
@@ -209,12 +210,13 @@ def _plan_jobs(desired: Desired, live: Live) -> Action | None:
     if target is None:
         return None
     current = live.jobs
-    if current is not None and current.exists and _live_canonical(current.document) == desired.jobs_canonical:
+    if current is not None and current.exists and current.canonical == desired.jobs_canonical:
         return None
     document = desired.jobs_document()
     exists = current is not None and current.exists
     old = current.document if exists and current else None
-    changes = job_changes(old, document, _canonical_by_id(desired))
+    serialized = current.job_canonical if current else canonical_json  # once per job per object read
+    changes = job_changes(old, document, _canonical_by_id(desired), serialized)
     if exists and old is None:
         changes["replaced"] = True  # the live object is there but is not JSON
     return Action(
@@ -237,46 +239,6 @@ def _canonical_by_id(desired: Desired) -> dict[str, bytes] | None:
     return by_id if len(by_id) == len(desired.jobs) else None
 
 
-_LIVE_MEMO: list[tuple[Any, bytes, dict[str, bytes]]] = []
-"""(live document, its canonical JSON, canonical JSON per job id) for the last few documents read.
-
-The reader hands back the very same parsed object while the object's ETag is unchanged, and
-nobody mutates live state, so a no-change reconcile re-serializes nothing. By identity, with the
-object held, so an id is never reused while remembered."""
-
-
-def _live_entry(document: Any) -> tuple[Any, bytes, dict[str, bytes]]:
-    for entry in _LIVE_MEMO:
-        if entry[0] is document:
-            return entry
-    entry = (document, canonical_json(document), {})
-    _LIVE_MEMO.append(entry)
-    del _LIVE_MEMO[:-2]
-    return entry
-
-
-def remember_live(document: Any, canonical: bytes, per_job: Mapping[str, bytes]) -> None:
-    """Tell the planner the canonical JSON of a live document known without serializing it (the
-    reader's copy of this process's own upload): `canonical` must be `canonical_json(document)`
-    and `per_job` the same per job id."""
-    _LIVE_MEMO.append((document, canonical, dict(per_job)))
-    del _LIVE_MEMO[:-2]
-
-
-def _live_canonical(document: Any) -> bytes | None:
-    """`canonical_json(document)`, or None for an absent/unparsable (None) document."""
-    return None if document is None else _live_entry(document)[1]
-
-
-def _canonical_job(document: Any, job: Mapping[str, Any]) -> bytes:
-    """The canonical JSON of one job of a live document, computed once per document."""
-    per_job = _live_entry(document)[2]
-    key = job["id"]
-    if key not in per_job:
-        per_job[key] = canonical_json(job)
-    return per_job[key]
-
-
 def _jobs_by_id(document: Any) -> dict[str, Mapping[str, Any]] | None:
     if not isinstance(document, dict) or not isinstance(document.get("jobs"), list):
         return None
@@ -289,13 +251,17 @@ def _jobs_by_id(document: Any) -> dict[str, Mapping[str, Any]] | None:
 
 
 def job_changes(
-    old_document: Any, new_document: Mapping[str, Any], new_canonical: Mapping[str, bytes] | None = None
+    old_document: JSON,
+    new_document: Mapping[str, Any],
+    new_canonical: Mapping[str, bytes] | None = None,
+    old_canonical: Callable[[JSONObject], bytes] = canonical_json,
 ) -> dict[str, Any]:
     """Added, removed and changed job ids (with changed field names only: no customer data).
 
     `new_canonical` (job id -> canonical JSON of that job of `new_document`, as `Job.canonical`)
     lets a job whose whole canonical JSON is unchanged skip the per-field comparison: equal
-    canonical JSON of two objects means equal canonical JSON of every field."""
+    canonical JSON of two objects means equal canonical JSON of every field. `old_canonical` is
+    how a job of `old_document` is serialized (`LiveObject.job_canonical` does it once per job)."""
     new = _jobs_by_id(new_document) or {}
     old = _jobs_by_id(old_document)
     if old is None:
@@ -310,7 +276,7 @@ def job_changes(
         same = {
             job_id
             for job_id in set(old) & set(new)
-            if job_id in new_canonical and _canonical_job(old_document, old[job_id]) == new_canonical[job_id]
+            if job_id in new_canonical and old_canonical(old[job_id]) == new_canonical[job_id]
         }
     changed = {
         job_id: sorted(
@@ -409,7 +375,7 @@ def observe(desired: Desired, live: Live) -> dict[str, Observation]:
     if desired.site.jobs is not None:
         jobs = live.jobs
         present = jobs is not None and jobs.exists
-        live_json = _live_canonical(jobs.document) if present and jobs is not None else None
+        live_json = jobs.canonical if present and jobs is not None else None
         seen[desired.site.jobs.resource] = Observation(
             digest(desired.jobs_canonical),
             digest(jobs.document if live_json is None else live_json) if present and jobs is not None else None,

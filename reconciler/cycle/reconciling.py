@@ -52,7 +52,7 @@ class Reconciler:
     self_heal: bool = False
     clients: Clients | None = None
     loader: InitVar[Source | None] = None
-    cache: ReadCache | None = None
+    cache: ReadCache = field(default_factory=ReadCache)
     log: FilteringBoundLogger = field(default_factory=events.log)
     source: Source = field(init=False)
     """The `loader` passed in, or a `Loader` of `settings.desired`."""
@@ -103,7 +103,6 @@ class Reconciler:
         if self.clients is None:
             preflight.check(self.settings.aws, desired.site.region, probe=False)  # no request: it retries
             self.clients = make_clients(self.settings.aws, desired.site.region)
-            self.cache = ReadCache()
         return self.clients
 
     def _cycle(self, commit: str | None) -> tuple[CycleResult, State]:
@@ -146,6 +145,7 @@ class Reconciler:
         """The invalidations owed recorded first, then the changes; afterwards owe only what changed."""
         intent = self.journal.record(todo)
         outcomes = applying.execute(clients, desired, todo, commit, self._notify)
+        self.cache.own_writes(desired, outcomes)
         outcomes = self._replan_conflicts(clients, desired, outcomes, drifted, commit)
         self.journal.narrow(intent, [o.action for o in outcomes if o.ok], desired)
         for o in outcomes:
@@ -174,6 +174,7 @@ class Reconciler:
                              fields=_drift_fields(theirs.get(o.action.resource)), error=str(o.error))
         retry = Plan(tuple(a for a in again.changes if a.resource in conflicted))
         redone = {o.action.resource: o for o in applying.execute(clients, desired, retry, commit, self._notify)}
+        self.cache.own_writes(desired, redone.values())
         # a conflicted resource that re-planned to nothing was made equal by the other writer
         return [
             redone.get(o.action.resource, applying.Outcome(o.action)) if o.action.resource in conflicted else o

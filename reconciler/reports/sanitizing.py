@@ -33,8 +33,9 @@ def register(desired: Desired, live: Live | None = None) -> None:
     )
     events.register_secrets(job_secrets(j.document for j in desired.jobs))
     document = live.jobs.document if live is not None and live.jobs is not None else None
-    if isinstance(document, Mapping) and isinstance(document.get("jobs"), list):
-        events.register_secrets(job_secrets(document["jobs"]))
+    live_jobs = document.get("jobs") if isinstance(document, Mapping) else None
+    if isinstance(live_jobs, list):
+        events.register_secrets(job_secrets(live_jobs))
 
 
 def clean(text: str) -> str:
