@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from reconciler.core.actions import FunctionAction, JobChanges, JobsAction
+from reconciler.core.invalidating import collapse_paths
 from reconciler.core.jsonvalue import JSON
 from reconciler.core.model import (
     Desired,
@@ -20,7 +22,7 @@ from reconciler.core.model import (
     Release,
     Site,
 )
-from reconciler.core.planning import collapse_paths, job_changes, observe, plan
+from reconciler.core.planning import job_changes, observe, plan
 
 SITE = Site(
     "stack",
@@ -110,7 +112,8 @@ class TestMinimalPlan:
         """Function identity is code bytes plus runtime and comment."""
         live = with_(IN_SYNC, functions={"rewrite": LiveFunction("rewrite", stage(etag="D"), stage(comment="other"))})
         action = plan(DESIRED, live).changes[0]
-        assert action.action == "publish" and action.detail["fields"] == ["comment"]
+        assert isinstance(action, FunctionAction)
+        assert action.action == "publish" and action.fields == ("comment",)
 
     def test_jobs_compared_as_parsed_json_not_bytes(self) -> None:
         """Key order inside live jobs does not matter."""
@@ -126,12 +129,14 @@ class TestMinimalPlan:
     def test_update_carries_development_etag(self) -> None:
         """The applier's IfMatch comes from the DEVELOPMENT stage read."""
         live = with_(IN_SYNC, functions={"rewrite": LiveFunction("rewrite", stage(b"x", etag="DEV-ETAG"), stage(b"x"))})
-        assert plan(DESIRED, live).changes[0].detail["development_etag"] == "DEV-ETAG"
+        (action,) = plan(DESIRED, live).changes
+        assert isinstance(action, FunctionAction) and action.development_etag == "DEV-ETAG"
 
     def test_jobs_update_carries_read_etag(self) -> None:
         """The jobs write is guarded by the ETag read at plan time."""
         live = with_(IN_SYNC, jobs=LiveObject("data-bucket", "data/jobs.json", True, '"abc"', {"jobs": []}))
-        assert plan(DESIRED, live).changes[0].detail["etag"] == '"abc"'
+        (action,) = plan(DESIRED, live).changes
+        assert isinstance(action, JobsAction) and action.etag == '"abc"'
 
 
 class TestInvalidationPaths:
@@ -156,8 +161,12 @@ class TestInvalidationPaths:
             jobs=LiveObject("data-bucket", "data/jobs.json", True, '"e"', {"jobs": []}),
         )
         invalidations = plan(DESIRED, live).invalidations
-        assert [(a.resource, a.detail["paths"]) for a in invalidations] == [
-            ("invalidation/web", ["/b/*", "/data/jobs.json", "/t/*"])
+        assert [(a.resource, a.paths, a.causes) for a in invalidations] == [
+            (
+                "invalidation/web",
+                ("/b/*", "/data/jobs.json", "/t/*"),
+                ("function/rewrite", "jobs/data-bucket/data/jobs.json"),
+            )
         ]
 
 
@@ -166,16 +175,11 @@ class TestJobChanges:
         """Job changes name ids and fields, never values."""
         old: JSON = {"jobs": [{"id": "a", "status": "x", "price": 1}, {"id": "b"}]}
         new = {"jobs": [{"id": "a", "status": "y", "price": 1}, {"id": "c"}]}
-        assert job_changes(old, new) == {
-            "added": ["c"],
-            "removed": ["b"],
-            "changed": {"a": ["status"]},
-            "replaced": False,
-        }
+        assert job_changes(old, new) == JobChanges(added=("c",), removed=("b",), changed={"a": ("status",)})
 
     def test_unreadable_live_document_is_replaced(self) -> None:
         """A live object that is not a jobs document is replaced, and says so."""
-        assert job_changes("garbage", {"jobs": [{"id": "a"}]})["replaced"] is True
+        assert job_changes("garbage", {"jobs": [{"id": "a"}]}).replaced is True
 
 
 class TestObserve:
@@ -195,8 +199,8 @@ class TestUnreadableLiveJobs:
         """A jobs object that exists but is not JSON: update, and the plan says it replaces it."""
         live = with_(IN_SYNC, jobs=LiveObject("data-bucket", "data/jobs.json", True, '"e"', None))
         action = plan(DESIRED, live).changes[0]
-        assert action.action == "update" and action.detail["replaced"] is True
-        assert action.detail["added"] == ["job_1"]
+        assert isinstance(action, JobsAction)
+        assert action.action == "update" and action.jobs == JobChanges(added=("job_1",), replaced=True)
 
 
 class TestFunctionSettings:
@@ -210,9 +214,10 @@ class TestFunctionSettings:
 
         desired = replace(DESIRED, functions=(replace(FUNC, key_value_stores=(self.STORE,)),))
         (action, _) = plan(desired, IN_SYNC).actions  # the update, then its invalidation
+        assert isinstance(action, FunctionAction)
         assert (action.action, action.resource) == ("update", "function/rewrite")
-        assert action.detail["fields"] == ["keyValueStores"]
-        assert action.detail["settings"] == {"keyValueStores": ["(none)", self.STORE]}
+        assert action.fields == ("keyValueStores",)
+        assert action.settings == {"keyValueStores": ("(none)", self.STORE)}
 
     def test_associated_store_in_sync(self) -> None:
         """The same store live and desired: nothing to do."""
@@ -224,15 +229,16 @@ class TestFunctionSettings:
         assert plan(desired, live).actions == ()
 
     @pytest.mark.parametrize(("field", "live_stage", "shown"), [
-        ("runtime", stage(runtime="cloudfront-js-1.0", etag="L1"), ["cloudfront-js-1.0", "cloudfront-js-2.0"]),
-        ("comment", stage(comment="old words", etag="L1"), ["old words", "a comment"]),
+        ("runtime", stage(runtime="cloudfront-js-1.0", etag="L1"), ("cloudfront-js-1.0", "cloudfront-js-2.0")),
+        ("comment", stage(comment="old words", etag="L1"), ("old words", "a comment")),
     ])
     def test_runtime_and_comment_changes_are_shown(self, field: str, live_stage: FunctionStage,
-                                                    shown: list[str]) -> None:
+                                                    shown: tuple[str, str]) -> None:
         """The plan carries the old and new value of what changed."""
         live = with_(IN_SYNC, functions={"rewrite": LiveFunction("rewrite", stage(etag="D1"), live_stage)})
         action = plan(DESIRED, live).actions[0]
-        assert action.detail["fields"] == [field] and action.detail["settings"] == {field: shown}
+        assert isinstance(action, FunctionAction)
+        assert action.fields == (field,) and action.settings == {field: shown}
 
     def test_digest_without_store_is_unchanged(self) -> None:
         """Drift baselines recorded before keyValueStores existed keep matching."""

@@ -126,29 +126,41 @@ class TestEscaping:
 class TestShownPlan:
     def test_every_field_of_every_action_is_redacted_and_escaped(self) -> None:
         """Live values (an SSM value, live code, live job keys) reach the renderers cleaned."""
-        from reconciler.core.planning import Action, Plan
+        from reconciler.core.actions import FieldChange, FunctionAction, JobChanges, JobsAction, Plan, ReleaseAction
         from reconciler.reports.sanitizing import shown_plan
 
         saved = events._registry
         events._registry = Registry()
         try:
             events.register_secrets(["Zed Customer"])
-            action = Action(
-                "update",
-                "release/web",
-                "release",
-                {"web": ("/*",)},
-                {
-                    "old": "v1\x1b[31m\nforged",
-                    "diff": "-var who = 'Zed Customer';\n+var who = '';\n",
-                    "changed": {"job_1\x1b[2J": ["customer"]},
-                },
+            release = ReleaseAction(
+                "update", "release/web", {"web": ("/*",)},
+                name="web", parameter="/s/web", old="v1\x1b[31m\nforged", new="v2", bucket="b", require=("index.html",),
             )
-            shown = shown_plan(Plan((action,))).actions[0]
-            assert shown.detail["old"] == "v1\\x1b[31m\\nforged"
-            assert shown.detail["diff"] == f"-var who = '{MARKER}';\n+var who = '';\n"
-            assert list(shown.detail["changed"]) == ["job_1\\x1b[2J"]
-            assert (shown.action, shown.resource, shown.kind) == ("update", "release/web", "release")
-            assert shown.invalidate == {"web": ("/*",)}
+            code = "var who = 'Zed Customer';\x1b[2J\n"
+            function = FunctionAction(
+                "update", "function/f", {},
+                name="f", fields=("code", "comment"), settings={"comment": ("Zed Customer", "")},
+                changes=(FieldChange("code", code, "var who = '';\n"), FieldChange("comment", "Zed\nCustomer", "")),
+                diff="-var who = 'Zed Customer';\n+var who = '';\n", development_etag="E", tests=(),
+            )
+            jobs = JobsAction(
+                "update", "jobs/d/jobs.json", {}, bucket="d", key="jobs.json", etag=None,
+                jobs=JobChanges(added=("Zed Customer",), changed={"job_1\x1b[2J": ("customer",)}),
+            )
+            shown = shown_plan(Plan((release, function, jobs))).actions
+            assert isinstance(shown[0], ReleaseAction)
+            assert shown[0].old == "v1\\x1b[31m\\nforged"
+            assert shown[0].changes[0].before == "v1\\x1b[31m\\nforged"
+            assert (shown[0].action, shown[0].resource, shown[0].kind) == ("update", "release/web", "release")
+            assert shown[0].invalidate == {"web": ("/*",)}
+            assert isinstance(shown[1], FunctionAction)
+            assert shown[1].diff == f"-var who = '{MARKER}';\n+var who = '';\n"
+            assert shown[1].changes[0].before == f"var who = '{MARKER}';\\x1b[2J\n"  # code keeps its lines
+            assert shown[1].changes[1].before == "Zed\\nCustomer"  # any other field is one line
+            assert shown[1].settings == {"comment": (MARKER, "")}
+            assert isinstance(shown[2], JobsAction)
+            assert list(shown[2].jobs.changed) == ["job_1\\x1b[2J"]
+            assert shown[2].jobs.added == (MARKER,)
         finally:
             events._registry = saved

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from reconciler.core.actions import Plan
 from reconciler.core.model import (
     Desired,
     Function,
@@ -28,7 +29,7 @@ from reconciler.core.model import (
     Release,
     Site,
 )
-from reconciler.core.planning import Plan, plan
+from reconciler.core.planning import plan
 from reconciler.reports import rendering
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -17,10 +17,10 @@ from typing import Any
 from reconciler.aws.errors import is_not_found, translate
 from reconciler.aws.folders import missing_objects
 from reconciler.aws.session import Clients
+from reconciler.core.actions import Action, FunctionAction, JobsAction, Plan, ReleaseAction
 from reconciler.core.errors import PermanentError, ReconcilerError, RequirementMissing
 from reconciler.core.matching import subset_mismatch
 from reconciler.core.model import Desired, Function, Release
-from reconciler.core.planning import FUNCTION, JOBS, RELEASE, Action, Plan
 
 DEVELOPMENT, LIVE = "DEVELOPMENT", "LIVE"
 HIGH_UTILIZATION = 70
@@ -52,17 +52,17 @@ def execute(clients: Clients, desired: Desired, plan: Plan, commit: str | None, 
     outcomes: list[Outcome] = []
     with ThreadPoolExecutor(max_workers=8) as pool:
         jobs: list[tuple[Action, Future[str | None]]] = [
-            (a, pool.submit(write_jobs, clients, desired, a, commit)) for a in changes if a.kind == JOBS
+            (a, pool.submit(write_jobs, clients, desired, a, commit)) for a in changes if isinstance(a, JobsAction)
         ]
         functions_ok = True
-        for action in (a for a in changes if a.kind == FUNCTION):
-            def write(a: Action = action) -> None:
+        for action in (a for a in changes if isinstance(a, FunctionAction)):
+            def write(a: FunctionAction = action) -> None:
                 write_function(clients, functions[a.resource], a, notify)
 
             outcome = _attempt(action, write)
             functions_ok &= outcome.ok
             outcomes.append(outcome)
-        release_actions = [a for a in changes if a.kind == RELEASE]
+        release_actions = [a for a in changes if isinstance(a, ReleaseAction)]
         if functions_ok:
             futures = [
                 (a, pool.submit(write_release, clients, releases[a.resource], a, commit)) for a in release_actions
@@ -91,7 +91,7 @@ def _collect(futures: Iterable[tuple[Action, Future[str | None] | Future[None]]]
 # -- functions -------------------------------------------------------------------------------
 
 
-def write_function(clients: Clients, function: Function, action: Action, notify: Notify) -> None:
+def write_function(clients: Clients, function: Function, action: FunctionAction, notify: Notify) -> None:
     """Create or update DEVELOPMENT, test it there, publish it to LIVE: every write with IfMatch."""
     cf = clients.cloudfront
     stores = [{"KeyValueStoreARN": arn} for arn in function.key_value_stores]
@@ -103,13 +103,13 @@ def write_function(clients: Clients, function: Function, action: Action, notify:
     elif action.action == "update":
         cf.update_function(
             Name=function.name,
-            IfMatch=action.detail["development_etag"],
+            IfMatch=action.development_etag,
             FunctionConfig=config,
             FunctionCode=function.code,
         )
         etag = _development_etag(clients, function.name)  # botocore models this header as `ETtag`
     else:
-        etag = action.detail["development_etag"]
+        etag = action.development_etag
     run_tests(clients, function, etag, notify)
     cf.publish_function(Name=function.name, IfMatch=etag)
 
@@ -146,13 +146,13 @@ def run_tests(clients: Clients, function: Function, etag: str, notify: Notify) -
 # -- releases --------------------------------------------------------------------------------
 
 
-def write_release(clients: Clients, release: Release, action: Action, commit: str | None) -> None:
+def write_release(clients: Clients, release: Release, action: ReleaseAction, commit: str | None) -> None:
     """Move the pointer only once every `require` object exists in the new version's folder."""
     missing = missing_objects(clients, release.bucket, release.required_keys())
     if missing:
         raise RequirementMissing(
             f"{release.resource}: s3://{release.bucket}/{missing[0]} does not exist; "
-            f"the pointer stays at {action.detail.get('old')}"
+            f"the pointer stays at {action.old}"
         )
     clients.ssm.put_parameter(
         Name=release.parameter,
@@ -170,13 +170,13 @@ def _description(commit: str | None) -> str:
 # -- jobs ------------------------------------------------------------------------------------
 
 
-def write_jobs(clients: Clients, desired: Desired, action: Action, commit: str | None) -> str | None:
+def write_jobs(clients: Clients, desired: Desired, action: JobsAction, commit: str | None) -> str | None:
     """Replace the jobs object only if it is still what was read (never a blind overwrite); returns
     the new object's ETag."""
-    guard = {"IfMatch": action.detail["etag"]} if action.detail.get("etag") else {"IfNoneMatch": "*"}
+    guard = {"IfMatch": action.etag} if action.etag else {"IfNoneMatch": "*"}
     answer = clients.s3.put_object(
-        Bucket=action.detail["bucket"],
-        Key=action.detail["key"],
+        Bucket=action.bucket,
+        Key=action.key,
         Body=desired.jobs_canonical,  # canonical_json(desired.jobs_document()), computed once
         ContentType="application/json",
         CacheControl="no-cache",

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconciler import events
 from reconciler.core.settings import Settings
+
+if TYPE_CHECKING:
+    from reconciler.core.actions import Plan
 
 
 def plan(settings: Settings, fmt: str) -> int:
@@ -51,22 +54,21 @@ def plan(settings: Settings, fmt: str) -> int:
     return 1 if errors else 2 if result.actions else 0
 
 
-def failed_checks(clients: Any, full: Any) -> dict[str, str]:
+def failed_checks(clients: Any, full: Plan) -> dict[str, str]:
     """What apply would check before moving anything: each new version's `require` objects exist.
     Resource id -> the error, for every release action whose check fails."""
     from reconciler.aws.folders import missing_objects
-    from reconciler.core.planning import RELEASE
+    from reconciler.core.actions import ReleaseAction
 
     errors = {}
     for action in full.changes:
-        if action.kind != RELEASE:
+        if not isinstance(action, ReleaseAction):
             continue
-        d = action.detail
-        missing = missing_objects(clients, d["bucket"], d["require"])
+        missing = missing_objects(clients, action.bucket, action.require)
         if missing:
             errors[action.resource] = (
-                f"{action.resource}: s3://{d['bucket']}/{missing[0]} does not exist, so the pointer cannot move "
-                f"to {d['new']} (upload the version first: reconciler upload {d['name']} {d['new']} DIR)"
+                f"{action.resource}: s3://{action.bucket}/{missing[0]} does not exist, so the pointer cannot move "
+                f"to {action.new} (upload the version first: reconciler upload {action.name} {action.new} DIR)"
             )
     return errors
 

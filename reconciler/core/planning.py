@@ -3,68 +3,38 @@
 Order follows SPEC section 3: functions, then releases and jobs, then one invalidation per
 distribution. Nothing is planned for a resource whose live state already equals desired:
 function code is compared as exact bytes plus runtime and comment, jobs as parsed JSON.
-
-Over 300 lines on purpose: the four kinds' rules, their order and the invalidations they cause
-are read together when checking SPEC section 3, and `observe` must compare exactly what `plan`
-compares; splitting them would put one decision in two files. (The jobs part is the largest
-and the first to move out when typed Actions come.)
+The actions themselves, one type per kind, are `core.actions`; the invalidations that end a
+plan are made by `core.invalidating`.
 """
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from typing import Any
 
+from reconciler.core.actions import (
+    KIND_ORDER,
+    FieldChange,
+    FunctionAction,
+    JobChanges,
+    JobsAction,
+    Plan,
+    ReleaseAction,
+)
+from reconciler.core.invalidating import invalidations_for
 from reconciler.core.jsonvalue import JSON, JSONObject
 from reconciler.core.model import (
     Desired,
     Function,
     FunctionStage,
-    Invalidate,
     Live,
     LiveFunction,
     Release,
     canonical_json,
     digest,
-    invalidation_resource,
 )
-
-FUNCTION, RELEASE, JOBS, INVALIDATION = "function", "release", "jobs", "invalidation"
-KIND_ORDER = {FUNCTION: 0, RELEASE: 1, JOBS: 2, INVALIDATION: 3}
-
-
-@dataclass(frozen=True)
-class Action:
-    """One change to make. `detail` holds what the renderers and the applier need per kind."""
-
-    action: str
-    """create | update | publish (functions) | invalidate."""
-    resource: str
-    kind: str
-    invalidate: Invalidate = field(default_factory=dict)
-    detail: Mapping[str, Any] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"action": self.action, "resource": self.resource}
-
-
-@dataclass(frozen=True)
-class Plan:
-    actions: tuple[Action, ...] = ()
-
-    @property
-    def changes(self) -> tuple[Action, ...]:
-        """The actions that change a resource (everything but invalidations)."""
-        return tuple(a for a in self.actions if a.kind != INVALIDATION)
-
-    @property
-    def invalidations(self) -> tuple[Action, ...]:
-        return tuple(a for a in self.actions if a.kind == INVALIDATION)
-
-    def __bool__(self) -> bool:
-        return bool(self.actions)
 
 
 def plan(desired: Desired, live: Live, skip: Iterable[str] = ()) -> Plan:
@@ -96,7 +66,7 @@ def stage_equals(function: Function, stage: FunctionStage | None) -> bool:
     )
 
 
-def _plan_function(function: Function, live: LiveFunction | None) -> Action | None:
+def _plan_function(function: Function, live: LiveFunction | None) -> FunctionAction | None:
     current = live.live if live else None
     if stage_equals(function, current):
         return None
@@ -108,26 +78,23 @@ def _plan_function(function: Function, live: LiveFunction | None) -> Action | No
     else:
         verb = "update"
     fields = _function_fields(function, current)
-    return Action(
+    return FunctionAction(
         verb,
         function.resource,
-        FUNCTION,
         function.invalidate,
-        {
-            "name": function.name,
-            "fields": fields,
-            "settings": _settings_changed(function, current),
-            "changes": _function_changes(function, current, fields),
-            "diff": code_diff(function.name, current.code if current else b"", function.code),
-            "development_etag": development.etag if development else None,
-            "tests": [t.name for t in function.tests],
-        },
+        name=function.name,
+        fields=fields,
+        settings=_settings_changed(function, current),
+        changes=_function_changes(function, current, fields),
+        diff=code_diff(function.name, current.code if current else b"", function.code),
+        development_etag=development.etag if development else None,
+        tests=tuple(t.name for t in function.tests),
     )
 
 
-def _function_fields(function: Function, current: FunctionStage | None) -> list[str]:
+def _function_fields(function: Function, current: FunctionStage | None) -> tuple[str, ...]:
     if current is None:
-        return ["code", "runtime", "comment"] + (["keyValueStores"] if function.key_value_stores else [])
+        return ("code", "runtime", "comment") + (("keyValueStores",) if function.key_value_stores else ())
     fields = []
     if current.code != function.code:
         fields.append("code")
@@ -137,10 +104,10 @@ def _function_fields(function: Function, current: FunctionStage | None) -> list[
         fields.append("comment")
     if current.key_value_stores != function.key_value_stores:
         fields.append("keyValueStores")
-    return fields
+    return tuple(fields)
 
 
-def _settings_changed(function: Function, current: FunctionStage | None) -> dict[str, list[str]]:
+def _settings_changed(function: Function, current: FunctionStage | None) -> dict[str, tuple[str, str]]:
     """Runtime, comment and key value store: LIVE -> desired, for those that differ (shown by plan)."""
     def shown(stage: FunctionStage | Function | None) -> dict[str, str]:
         if stage is None:
@@ -149,23 +116,25 @@ def _settings_changed(function: Function, current: FunctionStage | None) -> dict
                 "keyValueStores": ", ".join(stage.key_value_stores) or "(none)"}
 
     old, new = shown(current), shown(function)
-    return {name: [old[name], new[name]] for name in old if old[name] != new[name]}
+    return {name: (old[name], new[name]) for name in old if old[name] != new[name]}
 
 
 _ATTRIBUTES = {"keyValueStores": "key_value_stores"}
 
 
-def _function_changes(function: Function, current: FunctionStage | None, fields: list[str]) -> list[dict[str, Any]]:
-    """`{field, before, after}` per changed field, LIVE -> desired (code as text)."""
-    def value(stage: Function | FunctionStage | None, field: str) -> Any:
+def _function_changes(
+    function: Function, current: FunctionStage | None, fields: Iterable[str]
+) -> tuple[FieldChange, ...]:
+    """One change per differing field, LIVE -> desired (code as text)."""
+    def value(stage: Function | FunctionStage | None, field: str) -> str | tuple[str, ...] | None:
         if stage is None:
             return None
-        raw = getattr(stage, _ATTRIBUTES.get(field, field))
+        raw: bytes | str | tuple[str, ...] | None = getattr(stage, _ATTRIBUTES.get(field, field))
         if isinstance(raw, bytes):
             return raw.decode("utf-8", "replace")
-        return list(raw) if isinstance(raw, tuple) else raw or ""
+        return raw if isinstance(raw, tuple) else raw or ""
 
-    return [{"field": f, "before": value(current, f), "after": value(function, f)} for f in fields]
+    return tuple(FieldChange(f, value(current, f), value(function, f)) for f in fields)
 
 
 def code_diff(name: str, old: bytes, new: bytes) -> str:
@@ -182,30 +151,26 @@ def code_diff(name: str, old: bytes, new: bytes) -> str:
 # -- releases --------------------------------------------------------------------------------
 
 
-def _plan_release(release: Release, current: str | None) -> Action | None:
+def _plan_release(release: Release, current: str | None) -> ReleaseAction | None:
     if current == release.version:
         return None
-    return Action(
+    return ReleaseAction(
         "create" if current is None else "update",
         release.resource,
-        RELEASE,
         release.invalidate,
-        {
-            "name": release.name,
-            "parameter": release.parameter,
-            "old": current,
-            "new": release.version,
-            "changes": [{"field": "version", "before": current, "after": release.version}],
-            "bucket": release.bucket,
-            "require": list(release.required_keys()),
-        },
+        name=release.name,
+        parameter=release.parameter,
+        old=current,
+        new=release.version,
+        bucket=release.bucket,
+        require=tuple(release.required_keys()),
     )
 
 
 # -- jobs ------------------------------------------------------------------------------------
 
 
-def _plan_jobs(desired: Desired, live: Live) -> Action | None:
+def _plan_jobs(desired: Desired, live: Live) -> JobsAction | None:
     target = desired.site.jobs
     if target is None:
         return None
@@ -218,18 +183,15 @@ def _plan_jobs(desired: Desired, live: Live) -> Action | None:
     serialized = current.job_canonical if current else canonical_json  # once per job per object read
     changes = job_changes(old, document, _canonical_by_id(desired), serialized)
     if exists and old is None:
-        changes["replaced"] = True  # the live object is there but is not JSON
-    return Action(
+        changes = replace(changes, replaced=True)  # the live object is there but is not JSON
+    return JobsAction(
         "update" if exists else "create",
         target.resource,
-        JOBS,
         target.invalidate,
-        {
-            "bucket": target.bucket,
-            "key": target.key,
-            "etag": current.etag if exists and current else None,
-            **changes,
-        },
+        bucket=target.bucket,
+        key=target.key,
+        etag=current.etag if exists and current else None,
+        jobs=changes,
     )
 
 
@@ -255,7 +217,7 @@ def job_changes(
     new_document: Mapping[str, Any],
     new_canonical: Mapping[str, bytes] | None = None,
     old_canonical: Callable[[JSONObject], bytes] = canonical_json,
-) -> dict[str, Any]:
+) -> JobChanges:
     """Added, removed and changed job ids (with changed field names only: no customer data).
 
     `new_canonical` (job id -> canonical JSON of that job of `new_document`, as `Job.canonical`)
@@ -265,12 +227,7 @@ def job_changes(
     new = _jobs_by_id(new_document) or {}
     old = _jobs_by_id(old_document)
     if old is None:
-        return {
-            "added": sorted(new),
-            "removed": [],
-            "changed": {},
-            "replaced": old_document is not None,
-        }
+        return JobChanges(added=tuple(sorted(new)), replaced=old_document is not None)
     same: set[str] = set()
     if new_canonical is not None:
         same = {
@@ -279,61 +236,18 @@ def job_changes(
             if job_id in new_canonical and old_canonical(old[job_id]) == new_canonical[job_id]
         }
     changed = {
-        job_id: sorted(
+        job_id: tuple(sorted(
             k
             for k in set(old[job_id]) | set(new[job_id])
             if canonical_json(old[job_id].get(k)) != canonical_json(new[job_id].get(k))
-        )
+        ))
         for job_id in sorted(set(old) & set(new))
         if job_id not in same
     }
-    return {
-        "added": sorted(set(new) - set(old)),
-        "removed": sorted(set(old) - set(new)),
-        "changed": {k: v for k, v in changed.items() if v},
-        "replaced": False,
-    }
-
-
-# -- invalidations ---------------------------------------------------------------------------
-
-
-def collapse_paths(paths: Iterable[str]) -> tuple[str, ...]:
-    """`/*` alone if present; drop paths a wildcard already covers; sorted, unique."""
-    unique = set(paths)
-    if "/*" in unique:
-        return ("/*",)
-    wildcards = [p[:-1] for p in unique if p.endswith("*")]
-    kept = {
-        p for p in unique if not any(p != w + "*" and p.startswith(w) for w in wildcards)
-    }
-    return tuple(sorted(kept))
-
-
-def invalidations_for(changes: Iterable[Action], distributions: Mapping[str, str]) -> tuple[Action, ...]:
-    """One invalidation per distribution: the union of the paths of the changed resources."""
-    by_distribution: dict[str, list[str]] = {}
-    causes: dict[str, list[str]] = {}
-    for action in changes:
-        for logical, paths in action.invalidate.items():
-            by_distribution.setdefault(logical, []).extend(paths)
-            causes.setdefault(logical, []).append(action.resource)
-    return tuple(
-        Action(
-            "invalidate",
-            invalidation_resource(logical),
-            INVALIDATION,
-            {logical: collapse_paths(paths)},
-            {
-                "distribution": logical,
-                "distribution_id": distributions.get(logical),
-                "paths": list(collapse_paths(paths)),
-                "causes": sorted(causes[logical]),
-                "changes": [{"field": "paths", "before": None, "after": list(collapse_paths(paths))}],
-            },
-        )
-        for logical, paths in sorted(by_distribution.items())
-        if paths
+    return JobChanges(
+        added=tuple(sorted(set(new) - set(old))),
+        removed=tuple(sorted(set(old) - set(new))),
+        changed={k: v for k, v in changed.items() if v},
     )
 
 

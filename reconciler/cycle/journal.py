@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING
 from structlog.typing import FilteringBoundLogger
 
 from reconciler import events
+from reconciler.core.actions import Action, Plan
 from reconciler.core.errors import ReconcilerError
+from reconciler.core.invalidating import invalidations_for
 from reconciler.core.model import Desired
-from reconciler.core.planning import Action, Plan, invalidations_for
 from reconciler.core.staterecords import Created, Intent, now_iso
 from reconciler.cycle import statefile, stateschema
 from reconciler.cycle.statestore import StateStore
@@ -83,10 +84,9 @@ class InvalidationJournal:
 
     def record(self, todo: Plan) -> list[Intent]:
         """Durably record the invalidations this reconcile will owe, before any change."""
-        new = [
-            _intent(a.detail["distribution"], a.detail["distribution_id"], list(a.detail["paths"]))
-            for a in todo.invalidations
-        ]
+        # an id is None only for a distribution the Site does not declare (the loader refuses
+        # that); `issue` forgets such an intent
+        new = [_intent(a.distribution, a.distribution_id or "", a.paths) for a in todo.invalidations]
         if new:
             self.write((*self.read(), *new))
         return new
@@ -95,10 +95,7 @@ class InvalidationJournal:
         """After the changes, owe only what actually changed (the recorded intent is a superset)."""
         if not intent:
             return
-        actual = {
-            a.detail["distribution"]: a.detail["paths"]
-            for a in invalidations_for(succeeded, desired.site.distributions)
-        }
+        actual = {a.distribution: a.paths for a in invalidations_for(succeeded, desired.site.distributions)}
         mine = {i.reference for i in intent}
         kept = []
         for i in self.read():

@@ -23,10 +23,11 @@ from reconciler.aws.applying import Outcome
 from reconciler.aws.reading import ReadCache, read
 from reconciler.aws.session import Clients, make_clients
 from reconciler.core import drift
+from reconciler.core.actions import Plan, drift_fields
 from reconciler.core.errors import InvalidDesired, PreconditionFailed, ReconcilerError
 from reconciler.core.jsonvalue import JSONObject
 from reconciler.core.model import Desired
-from reconciler.core.planning import Action, Observation, Plan, observe, plan
+from reconciler.core.planning import Observation, observe, plan
 from reconciler.core.results import CycleResult, Result, result_of
 from reconciler.core.retrying import Retry, combined
 from reconciler.core.settings import Settings
@@ -171,7 +172,7 @@ class Reconciler:
         for o in conflicted.values():
             # what the other writer's version differs in, logged before git's version replaces it
             self.log.warning("conflict.detected", resource=o.action.resource, action=o.action.action,
-                             fields=_drift_fields(theirs.get(o.action.resource)), error=str(o.error))
+                             fields=drift_fields(theirs.get(o.action.resource)), error=str(o.error))
         retry = Plan(tuple(a for a in again.changes if a.resource in conflicted))
         redone = {o.action.resource: o for o in applying.execute(clients, desired, retry, commit, self._notify)}
         self.cache.own_writes(desired, redone.values())
@@ -191,7 +192,7 @@ class Reconciler:
     ) -> State:
         """`drift.detected` for new drift (and again every `drift_repeat`); the records it leaves."""
         details = {a.resource: a for a in full.changes}
-        fields = {resource: _drift_fields(details.get(resource)) for resource in drifted}
+        fields = {resource: drift_fields(details.get(resource)) for resource in drifted}
         repeat = self.settings.watch.drift_repeat
         logged = drift.detected(state.drift, drifted, observations, fields, time.time(), repeat)
         for resource, record in logged.items():
@@ -211,19 +212,3 @@ class Reconciler:
         if self.journal.unsaved is None:
             self.store.write_recovered()
 
-
-def _drift_fields(action: Action | None) -> list[str]:
-    if action is None:
-        return []
-    if action.kind == "release":
-        return ["version"]
-    if action.kind == "function":
-        return list(action.detail.get("fields", []))
-    d = action.detail
-    return sorted(
-        {
-            *(f"{i}" for i in d.get("added", [])),
-            *(f"{i}" for i in d.get("removed", [])),
-            *(f"{i}.{f}" for i, fs in d.get("changed", {}).items() for f in fs),
-        }
-    ) or ["document"]

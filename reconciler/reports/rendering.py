@@ -15,10 +15,18 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
-from typing import Any
 
-from reconciler.core.model import Desired, Function
-from reconciler.core.planning import FUNCTION, INVALIDATION, JOBS, RELEASE, Action, Plan
+from reconciler.core.actions import (
+    Action,
+    FunctionAction,
+    InvalidationAction,
+    JobChanges,
+    JobsAction,
+    Plan,
+    ReleaseAction,
+)
+from reconciler.core.jsonvalue import JSON
+from reconciler.core.model import Desired, Function, Invalidate
 from reconciler.reports.sanitizing import clean
 
 
@@ -28,15 +36,15 @@ def as_json(plan: Plan, drift: Collection[str] = (), errors: Sequence[str] = ())
     return json.dumps({"actions": actions, "errors": list(errors)}, indent=2) + "\n"
 
 
-def changes_of(action: Action) -> list[dict[str, Any]]:
+def changes_of(action: Action) -> list[dict[str, JSON]]:
     """`{field, before, after}` per changed field; for jobs `{job, field}` only (`field` None: the
     whole job added or removed), since job fields hold customer data."""
-    d = action.detail
-    if action.kind != JOBS:
-        return list(d.get("changes", []))
-    entries = [{"job": i, "field": None} for i in (*d.get("added", []), *d.get("removed", []))]
-    entries += [{"job": i, "field": f} for i, fs in d.get("changed", {}).items() for f in fs]
-    return sorted(entries, key=lambda e: (e["job"], e["field"] or ""))
+    if not isinstance(action, JobsAction):
+        return [c.as_dict() for c in action.changes]
+    jobs = action.jobs
+    entries: list[tuple[str, str | None]] = [(i, None) for i in (*jobs.added, *jobs.removed)]
+    entries += [(i, f) for i, fs in jobs.changed.items() for f in fs]
+    return [{"job": i, "field": f} for i, f in sorted(entries, key=lambda e: (e[0], e[1] or ""))]
 
 
 def label(action: Action, drift: Collection[str]) -> str:
@@ -59,28 +67,22 @@ def summary(plan: Plan) -> str:
 
 
 def describe(action: Action) -> str:
-    d = action.detail
-    if action.kind == FUNCTION:
-        verb = {"create": "create and publish", "update": "update and publish", "publish": "publish"}[action.action]
-        return f"{verb} function {d['name']}"
-    if action.kind == RELEASE:
-        old = d.get("old")
-        return f"move release {d['name']} {old} -> {d['new']}" if old else f"set release {d['name']} to {d['new']}"
-    if action.kind == JOBS:
-        return jobs_summary(d)
-    if action.kind == INVALIDATION:
-        return f"invalidate {' '.join(d['paths'])} on {d['distribution']}"
-    return f"{action.action} {action.resource}"
+    match action:
+        case FunctionAction():
+            verb = {"create": "create and publish", "update": "update and publish", "publish": "publish"}[action.action]
+            return f"{verb} function {action.name}"
+        case ReleaseAction(name=name, old=old, new=new):
+            return f"move release {name} {old} -> {new}" if old else f"set release {name} to {new}"
+        case JobsAction():
+            return jobs_summary(action.jobs)
+        case InvalidationAction():
+            return f"invalidate {' '.join(action.paths)} on {action.distribution}"
 
 
-def jobs_summary(d: Any) -> str:
-    counts = [
-        (len(d.get("added", [])), "added"),
-        (len(d.get("changed", {})), "changed"),
-        (len(d.get("removed", [])), "removed"),
-    ]
+def jobs_summary(jobs: JobChanges) -> str:
+    counts = [(len(jobs.added), "added"), (len(jobs.changed), "changed"), (len(jobs.removed), "removed")]
     parts = [f"{n} job{'s' if n != 1 else ''} {what}" for n, what in counts if n]
-    if d.get("replaced"):
+    if jobs.replaced:
         parts.append("unreadable live object replaced")
     return ", ".join(parts) or "rewrite jobs object"
 
@@ -100,27 +102,25 @@ def as_text(plan: Plan, drift: Collection[str] = (), errors: Sequence[str] = ())
 
 
 def detail_lines(action: Action) -> list[str]:
-    d = action.detail
-    if action.kind == FUNCTION:
-        out = [f"fields: {', '.join(d.get('fields', []))}"]
-        out += [f"{name}: {old} -> {new}" for name, (old, new) in (d.get("settings") or {}).items()]
-        if d.get("tests"):
-            out.append(f"tests before publishing: {len(d['tests'])}")
-        diff: str = d.get("diff", "")
-        return out + diff.rstrip("\n").splitlines()
-    if action.kind == RELEASE:
-        return [
-            f"{d['parameter']}: {d.get('old') or '(absent)'} -> {d['new']}",
-            f"requires: {', '.join(d.get('require', []))}",
-        ]
-    if action.kind == JOBS:
-        out = [f"+ {i}" for i in d.get("added", [])]
-        out += [f"~ {i}: {', '.join(fs)}" for i, fs in d.get("changed", {}).items()]
-        out += [f"- {i}" for i in d.get("removed", [])]
-        return out
-    if action.kind == INVALIDATION:
-        return [f"distribution {d.get('distribution_id')}, caused by {', '.join(d.get('causes', []))}"]
-    return []
+    match action:
+        case FunctionAction():
+            out = [f"fields: {', '.join(action.fields)}"]
+            out += [f"{name}: {old} -> {new}" for name, (old, new) in action.settings.items()]
+            if action.tests:
+                out.append(f"tests before publishing: {len(action.tests)}")
+            return out + action.diff.rstrip("\n").splitlines()
+        case ReleaseAction():
+            return [
+                f"{action.parameter}: {action.old or '(absent)'} -> {action.new}",
+                f"requires: {', '.join(action.require)}",
+            ]
+        case JobsAction(jobs=jobs):
+            out = [f"+ {i}" for i in jobs.added]
+            out += [f"~ {i}: {', '.join(fs)}" for i, fs in jobs.changed.items()]
+            out += [f"- {i}" for i in jobs.removed]
+            return out
+        case InvalidationAction():
+            return [f"distribution {action.distribution_id}, caused by {', '.join(action.causes)}"]
 
 
 # -- markdown: the pull-request comment ------------------------------------------------------
@@ -158,9 +158,9 @@ def as_markdown(
         f"{MARKER}\n### edge reconciler plan\n\n**{_md(summary(plan))}**",
         failed,
         _action_table(plan, drift),
-        *(_function_diff(a) for a in plan.changes if a.kind == FUNCTION),
+        *(_function_diff(a) for a in plan.changes if isinstance(a, FunctionAction)),
         _function_tests(plan, desired, check),
-        *(_job_table(a) for a in plan.changes if a.kind == JOBS),
+        *(_job_table(a) for a in plan.changes if isinstance(a, JobsAction)),
         "<sub>Applied by the reconciler once this pull request is merged; "
         "roll back with <code>git revert</code>.</sub>",
     ]
@@ -191,7 +191,7 @@ def _code(text: str) -> str:
     return f"`{text.replace('|', chr(92) + '|')}`" if "`" not in text else _md(text)
 
 
-def _paths(invalidate: Any) -> str:
+def _paths(invalidate: Invalidate) -> str:
     return "<br>".join(
         f"{_md(logical)}: " + " ".join(_code(p) for p in paths)
         for logical, paths in sorted(invalidate.items())
@@ -201,17 +201,17 @@ def _paths(invalidate: Any) -> str:
 
 def _what(action: Action) -> str:
     """The table's `what` cell, already escaped."""
-    d = action.detail
-    if action.kind == FUNCTION:
-        fields = d.get("fields") or []
-        return _md(describe(action) + (f" ({', '.join(fields)})" if fields else ""))
-    if action.kind == RELEASE:
-        return f"{_md(describe(action))} ({_code(d['parameter'])})"
-    if action.kind == INVALIDATION:
-        causes = ", ".join(_code(c) for c in d.get("causes", []))
-        where = f"{d['distribution']} ({d.get('distribution_id') or 'unknown id'})"
-        return f"one invalidation on {_md(where)}, caused by {causes}"
-    return _md(describe(action))
+    match action:
+        case FunctionAction(fields=fields):
+            return _md(describe(action) + (f" ({', '.join(fields)})" if fields else ""))
+        case ReleaseAction():
+            return f"{_md(describe(action))} ({_code(action.parameter)})"
+        case InvalidationAction():
+            causes = ", ".join(_code(c) for c in action.causes)
+            where = f"{action.distribution} ({action.distribution_id or 'unknown id'})"
+            return f"one invalidation on {_md(where)}, caused by {causes}"
+        case JobsAction():
+            return _md(describe(action))
 
 
 def _failed_checks(errors: Sequence[str]) -> str:
@@ -247,14 +247,14 @@ def _backtick_runs(line: str) -> list[str]:
     return runs + ([current] if current else [])
 
 
-def _function_diff(action: Action) -> str:
-    d = action.detail
-    diff = d.get("diff") or ""
+def _function_diff(action: FunctionAction) -> str:
+    diff = action.diff
     if not diff:
-        body = "_Code unchanged; only " + ", ".join(d.get("fields") or ["the LIVE stage"]) + " differ._"
+        body = "_Code unchanged; only " + ", ".join(action.fields or ["the LIVE stage"]) + " differ._"
         if action.action == "publish":
             body = "_DEVELOPMENT already holds the desired code; it is published to LIVE unchanged._"
-        return f"<details><summary>Function code: {_md(d['name'])} ({action.action})</summary>\n\n{body}\n\n</details>"
+        title = f"Function code: {_md(action.name)} ({action.action})"
+        return f"<details><summary>{title}</summary>\n\n{body}\n\n</details>"
     shown, note = diff, ""
     if len(diff) > DIFF_LIMIT:
         cut = diff.rfind("\n", 0, DIFF_LIMIT) + 1
@@ -267,7 +267,7 @@ def _function_diff(action: Action) -> str:
     removed = sum(1 for line in diff.splitlines() if line.startswith("-") and not line.startswith("---"))
     fence = _fence(shown)
     return (
-        f"<details><summary>Function code: {_md(d['name'])} (+{added} −{removed})</summary>\n\n"  # noqa: RUF001 - typographic minus
+        f"<details><summary>Function code: {_md(action.name)} (+{added} −{removed})</summary>\n\n"  # noqa: RUF001 - typographic minus
         f"{fence}diff\n{shown}{fence}\n{note}\n</details>"
     )
 
@@ -284,7 +284,7 @@ def _default_checker() -> Checker | None:
 
 def _function_tests(plan: Plan, desired: Desired, check: Checker | None) -> str:
     """Pass/fail per declared test of each function this plan publishes, run locally."""
-    names = [a.detail["name"] for a in plan.changes if a.kind == FUNCTION]
+    names = [a.name for a in plan.changes if isinstance(a, FunctionAction)]
     by_name = {f.name: f for f in desired.functions}
     functions = [by_name[n] for n in names if n in by_name and by_name[n].tests]
     if not functions:
@@ -314,18 +314,18 @@ def _function_tests(plan: Plan, desired: Desired, check: Checker | None) -> str:
     return f"<details><summary>{title}</summary>\n\n{table}\n\n</details>"
 
 
-def _job_table(action: Action) -> str:
+def _job_table(action: JobsAction) -> str:
     """Per job id: added, changed (with field names) or removed. Never a field's value."""
-    d = action.detail
-    rows = [(i, "added", "") for i in d.get("added", [])]
-    rows += [(i, "changed", ", ".join(fs)) for i, fs in sorted(d.get("changed", {}).items())]
-    rows += [(i, "removed", "") for i in d.get("removed", [])]
+    jobs = action.jobs
+    rows = [(i, "added", "") for i in jobs.added]
+    rows += [(i, "changed", ", ".join(fs)) for i, fs in sorted(jobs.changed.items())]
+    rows += [(i, "removed", "") for i in jobs.removed]
     rows.sort()
     lines = [f"| {_code(i)} | {what} | {_md(fields)} |" for i, what, fields in rows[:JOB_ROWS_LIMIT]]
     if len(rows) > JOB_ROWS_LIMIT:
         lines.append(f"| … | {len(rows) - JOB_ROWS_LIMIT} more | |")
-    title = f"Jobs: {_md(jobs_summary(d))} (<code>{_md(action.resource)}</code>)"
-    note = "\n\n_The live object was unreadable; it is replaced whole._" if d.get("replaced") else ""
+    title = f"Jobs: {_md(jobs_summary(jobs))} (<code>{_md(action.resource)}</code>)"
+    note = "\n\n_The live object was unreadable; it is replaced whole._" if jobs.replaced else ""
     table = (
         "\n".join(["| job | change | fields |", "|---|---|---|", *lines])
         if lines

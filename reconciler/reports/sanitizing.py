@@ -10,14 +10,23 @@ diffs. Pure apart from the process-wide secret registry `events.redact` reads.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import fields, replace
-from typing import Any
+from dataclasses import Field, fields, is_dataclass, replace
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from reconciler import events
+from reconciler.core.actions import FieldChange, Plan
+from reconciler.core.jsonvalue import JSON
 from reconciler.core.model import Desired, Live
-from reconciler.core.planning import Action, Plan
 from reconciler.events.escaping import printable
 from reconciler.events.redaction import job_secrets
+
+
+class _Dataclass(Protocol):
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
+
+
+_Record = TypeVar("_Record", bound=_Dataclass)
+"""The records a plan is made of: actions, their field and job changes (frozen dataclasses)."""
 
 
 def register(desired: Desired, live: Live | None = None) -> None:
@@ -43,11 +52,11 @@ def clean(text: str) -> str:
     return printable(events.redact(text))
 
 
-def clean_value(value: Any) -> Any:
+def clean_value(value: JSON) -> JSON:
     """A JSON-like value with every string cleaned (mapping keys too: live keys are values)."""
     if isinstance(value, str):
         return clean(value)
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):
         return {clean(k) if isinstance(k, str) else k: clean_value(v) for k, v in value.items()}
     if isinstance(value, tuple):
         return tuple(clean_value(v) for v in value)
@@ -61,29 +70,32 @@ def clean_lines(text: str) -> str:
     return "".join(clean(line) + "\n" for line in text.splitlines())
 
 
-def _shown_change(change: Any) -> Any:
-    """A `{field, before, after}` entry; function code stays multi-line (cleaned line by line)."""
-    if not isinstance(change, dict) or change.get("field") != "code":
-        return clean_value(change)
-    return {k: clean_lines(v) if k in ("before", "after") and isinstance(v, str) else clean_value(v)
-            for k, v in change.items()}
-
-
 def shown_plan(plan: Plan) -> Plan:
     return Plan(tuple(_shown(a) for a in plan.actions))
 
 
-def _shown(action: Action) -> Action:
-    """Every field cleaned, not a list of known ones: a field added later is covered without
-    anyone remembering this module."""
-    cleaned = {f.name: _field(f.name, getattr(action, f.name)) for f in fields(action) if f.init}
-    return replace(action, **cleaned)
+def _shown(value: _Record) -> _Record:
+    """Every field cleaned, nested records too, not a list of known ones: a field added later is
+    covered without anyone remembering this module."""
+    return replace(value, **{f.name: _field(f.name, getattr(value, f.name)) for f in fields(value)})
 
 
 def _field(name: str, value: Any) -> Any:
-    if name != "detail" or not isinstance(value, Mapping):
-        return clean_value(value)
-    detail = {k: clean_lines(v) if k == "diff" and isinstance(v, str) else clean_value(v) for k, v in value.items()}
-    if isinstance(value.get("changes"), list):
-        detail["changes"] = [_shown_change(c) for c in value["changes"]]
-    return detail
+    if is_dataclass(value) and not isinstance(value, type):
+        return _shown(value)
+    if name == "diff" and isinstance(value, str):
+        return clean_lines(value)  # function code stays a diff
+    if name == "changes" and isinstance(value, tuple):
+        return tuple(_shown_change(c) for c in value)
+    return clean_value(value)
+
+
+def _shown_change(change: FieldChange) -> FieldChange:
+    """Function code stays multi-line (cleaned line by line)."""
+    if change.field != "code":
+        return _shown(change)
+
+    def code(text: JSON) -> JSON:
+        return clean_lines(text) if isinstance(text, str) else clean_value(text)
+
+    return replace(change, field=clean(change.field), before=code(change.before), after=code(change.after))
