@@ -363,6 +363,23 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
     return predicate()
 
 
+def watcher_started(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """Set once watchfiles' notifier exists, i.e. its inotify watches are in place: a save after
+    that is seen (a fixed sleep would guess, and lose the save on a busy machine)."""
+    import watchfiles.main
+    from watchfiles._rust_notify import RustNotify
+
+    started = threading.Event()
+
+    def made(*args: Any, **kwargs: Any) -> Any:
+        made_one = RustNotify(*args, **kwargs)
+        started.set()
+        return made_one
+
+    monkeypatch.setattr(watchfiles.main, "RustNotify", made)
+    return started
+
+
 class TestRun:
     def settings(self, tmp_path: Path, **watch: Any) -> Settings:
         desired = tmp_path / "desired"
@@ -406,14 +423,17 @@ class TestRun:
         names = [json.loads(line)["event"] for line in out.getvalue().splitlines()]
         assert names[0] == "daemon.started" and names[-1] == "daemon.stopped"
 
-    def test_a_file_change_triggers_one_change_reconcile(self, tmp_path: Path) -> None:
+    def test_a_file_change_triggers_one_change_reconcile(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         """Saving a desired file (with an editor's swap file beside it) runs one `change` reconcile."""
         settings = self.settings(tmp_path, debounce_ms=50)
         fake = CountingReconciler()
+        watching_up = watcher_started(monkeypatch)
         thread, stop, rc, _ = self.start(settings, fake)
         try:
             assert fake.ran.wait(5)
-            time.sleep(0.3)  # the watcher is up
+            assert watching_up.wait(5)
             (settings.desired / ".site.yaml.swp").write_text("x")
             (settings.desired / "site.yaml").write_text("kind: Site\n")
             assert wait_until(lambda: "change" in fake.triggers)
@@ -439,14 +459,15 @@ class TestRun:
         try:
             first = rx.messages(1)[0]
             assert first.startswith("READY=1\nSTATUS=applied, commit 0123456789ab, at ")
-            time.sleep(0.5)
+            pings = 0
+            while pings < 3:  # every receive waits 5 s at most
+                pings += rx.messages(1)[0] == "WATCHDOG=1"
         finally:
             stop.set()
             thread.join(5)
             messages = rx.pending()
             rx.close()
         assert rc == [0]
-        assert messages.count("WATCHDOG=1") >= 3
         assert messages[-1].startswith("STOPPING=1")
 
 
@@ -462,7 +483,7 @@ class TestWatchFiles:
                 target=watching.watch_files, args=(tmp_path / "missing", triggers, stop, 50, events.log())
             )
             thread.start()
-            time.sleep(0.3)
+            assert wait_until(lambda: bool(logs))
             stop.set()
             thread.join(5)
         assert [e["event"] for e in logs] == ["watch.failed"]
