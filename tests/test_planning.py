@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.core.actions import FunctionAction, JobChanges, JobsAction
+from reconciler.core.actions import FunctionAction, JobChanges, JobsAction, drift_fields
 from reconciler.core.invalidating import collapse_paths
 from reconciler.core.jsonvalue import JSON
 from reconciler.core.model import (
@@ -168,6 +168,41 @@ class TestInvalidationPaths:
                 ("function/rewrite", "jobs/data-bucket/data/jobs.json"),
             )
         ]
+
+
+def live_jobs(document: JSON) -> LiveObject:
+    return LiveObject("data-bucket", "data/jobs.json", True, '"e"', document)
+
+
+class TestDriftFields:
+    """What a drifted resource differs in (logged by `drift.detected` and `conflict.detected`)."""
+
+    @pytest.mark.parametrize(
+        "live, expected",
+        [
+            (
+                with_(IN_SYNC, functions={"rewrite": LiveFunction("rewrite", stage(b"x"), stage(b"x", comment="c"))}),
+                {"function/rewrite": ["code", "comment"]},
+            ),
+            (with_(IN_SYNC, parameters={"/s/web": "v1", "/s/admin": "a2"}), {"release/web": ["version"]}),
+            (
+                with_(IN_SYNC, jobs=live_jobs({"jobs": [{"id": "job_0"}, {**JOB.document, "status": "done"}]})),
+                {"jobs/data-bucket/data/jobs.json": ["job_0", "job_1.status"]},
+            ),
+            (
+                with_(IN_SYNC, jobs=live_jobs({**DESIRED.jobs_document(), "extra": 1})),
+                {"jobs/data-bucket/data/jobs.json": ["document"]},
+            ),
+            (with_(IN_SYNC, jobs=live_jobs(None)), {"jobs/data-bucket/data/jobs.json": ["job_1"]}),
+        ],
+    )
+    def test_fields_per_kind(self, live: Live, expected: dict[str, list[str]]) -> None:
+        """Function fields, `version`, job ids and `id.field` names; `document` when no job differs."""
+        assert {a.resource: drift_fields(a) for a in plan(DESIRED, live).changes} == expected
+
+    def test_nothing_planned_names_nothing(self) -> None:
+        """A resource the re-plan finds in sync (another writer made it equal) differs in nothing."""
+        assert drift_fields(None) == []
 
 
 class TestJobChanges:

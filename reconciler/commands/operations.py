@@ -9,6 +9,7 @@ from reconciler import events
 from reconciler.core.settings import Settings
 
 if TYPE_CHECKING:
+    from reconciler.aws.session import Clients
     from reconciler.core.actions import Plan
 
 
@@ -54,7 +55,7 @@ def plan(settings: Settings, fmt: str) -> int:
     return 1 if errors else 2 if result.actions else 0
 
 
-def failed_checks(clients: Any, full: Plan) -> dict[str, str]:
+def failed_checks(clients: Clients, full: Plan) -> dict[str, str]:
     """What apply would check before moving anything: each new version's `require` objects exist.
     Resource id -> the error, for every release action whose check fails."""
     from reconciler.aws.folders import missing_objects
