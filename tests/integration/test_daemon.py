@@ -181,7 +181,7 @@ class TestSecrets:
         daemon.wait_for("reconcile.done", result="applied", count=2, timeout=10)
         stack.sandbox.faults.fail_next("PutObject", status=500, times=50)
         job.write_text(job.read_text().replace("status: scheduled", "status: delivered"))
-        daemon.wait_for("action.failed", timeout=15)
+        daemon.wait_for("action.failed", timeout=45)  # after 8 attempts with backoff, however busy the machine
         assert daemon.stop() == 0
         daemon.assert_clean()
         resource = f"jobs/data-{stack.tag}/jobs.json"
