@@ -20,7 +20,7 @@ from typing import Any
 from reconciler.aws.applying import Outcome
 from reconciler.aws.errors import is_not_found, is_not_modified, translate
 from reconciler.aws.session import Clients
-from reconciler.core.model import Desired, FunctionStage, Live, LiveFunction, LiveObject
+from reconciler.core.model import Desired, Function, FunctionStage, Live, LiveFunction, LiveObject
 from reconciler.core.planning import stage_equals
 
 DEVELOPMENT, LIVE = "DEVELOPMENT", "LIVE"
@@ -48,7 +48,7 @@ class ReadCache:
         """`own_write` for each jobs write among `outcomes` (the writer's values carry its ETag)."""
         target = desired.site.jobs
         for outcome in outcomes:
-            if target is not None and outcome.written_etag is not None:
+            if target is not None and outcome.action.resource == target.resource and outcome.written_etag:
                 self.own_write(target.bucket, target.key, outcome.written_etag, desired)
 
 
@@ -81,7 +81,7 @@ def read_parameters(clients: Clients, names: list[str]) -> dict[str, str | None]
     return values
 
 
-def read_function(clients: Clients, function: Any, cache: ReadCache) -> LiveFunction | None:
+def read_function(clients: Clients, function: Function, cache: ReadCache) -> LiveFunction | None:
     live = read_stage(clients, function.name, LIVE, cache)
     if stage_equals(function, live):
         return LiveFunction(function.name, None, live)  # LIVE is right: DEVELOPMENT does not matter

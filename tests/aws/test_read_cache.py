@@ -58,3 +58,25 @@ def test_a_fresh_cache_downloads_what_another_process_uploaded(stack: Stack) -> 
     statuses = watched(fresh)
     assert reconcile(fresh, statuses) == ("in_sync", [200])
     assert reconcile(fresh, statuses) == ("in_sync", [304])
+
+
+def test_the_upload_retried_after_a_conflict_is_known_too(stack: Stack) -> None:
+    """A 412 on PutObject: re-read (200), re-planned, uploaded again; that upload reaches the cache."""
+    reconciler = stack.reconciler()
+    statuses = watched(reconciler)
+    assert reconcile(reconciler, statuses) == ("applied", [404])
+    target = stack.desired.site.jobs
+    assert target is not None
+    job = stack.desired.jobs[0]
+    stack.change(jobs=(replace(job, document={**job.document, "status": "delivered"}),))
+    done: list[bool] = []
+
+    def someone_else_writes(**_: Any) -> None:
+        if not done:
+            done.append(True)
+            stack.s3.put_object(Bucket=target.bucket, Key=target.key, Body=b'{"jobs": []}')
+
+    assert reconciler.clients is not None
+    reconciler.clients.s3.meta.events.register("before-call.s3.PutObject", someone_else_writes)
+    assert reconcile(reconciler, statuses) == ("applied", [304, 200])  # 412, then re-read
+    assert reconcile(reconciler, statuses) == ("in_sync", [304])
