@@ -3,12 +3,13 @@ pure, no AWS (the HTTP side is tests/aws/test_read_cache.py)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from reconciler.aws.applying import Outcome
 from reconciler.aws.reading import ReadCache
 from reconciler.core.errors import PermanentError
-from reconciler.core.jsonvalue import JSONObject
+from reconciler.core.jsonvalue import JSON, JSONObject
 from reconciler.core.model import Desired, Job, JobsTarget, Live, LiveObject, Site, canonical_json
 from reconciler.core.planning import observe, plan
 
@@ -45,6 +46,15 @@ class TestLiveObject:
         assert live.canonical is live.canonical
         job: JSONObject = {"id": "a", "x": 1}
         assert live.job_canonical(job) is live.job_canonical(job)
+
+    def test_a_replaced_document_gets_its_own_canonical_json(self) -> None:
+        """`dataclasses.replace` makes a new object with an empty memo, never the old one's bytes."""
+        own = LiveObject.built_from(DESIRED, "data", "jobs.json", '"e1"')
+        other: JSON = {"jobs": [{"id": "a", "status": "cancelled"}]}
+        changed = replace(own, document=other)
+        assert changed.canonical == canonical_json(other) != own.canonical
+        job: JSONObject = {"id": "a", "status": "cancelled"}
+        assert changed.job_canonical(job) == canonical_json(job) != own.job_canonical({"id": "a"})
 
     def test_absent_or_unparsable_has_no_canonical_json(self) -> None:
         assert LiveObject("data", "jobs.json", False).canonical is None

@@ -183,14 +183,17 @@ class LiveObject:
     exists: bool
     etag: str | None = None
     document: JSON = None
-    _memo: _CanonicalMemo = field(default_factory=_CanonicalMemo, compare=False, repr=False)
+    _memo: _CanonicalMemo = field(default_factory=_CanonicalMemo, init=False, compare=False, repr=False)
+    """Not an argument, so `dataclasses.replace` never hands one document's memo to another."""
 
     @classmethod
     def built_from(cls, desired: Desired, bucket: str, key: str, etag: str) -> LiveObject:
         """The object whose bytes are exactly `desired.jobs_canonical` (this process's own upload),
         as the reader would have parsed it, its canonical JSON known without serializing anything."""
-        memo = _CanonicalMemo(desired.jobs_canonical, {j.id: j.canonical for j in desired.jobs})
-        return cls(bucket, key, True, etag, desired.jobs_document(), memo)
+        built = cls(bucket, key, True, etag, desired.jobs_document())
+        built._memo.whole = desired.jobs_canonical
+        built._memo.per_job.update((j.id, j.canonical) for j in desired.jobs)
+        return built
 
     @property
     def canonical(self) -> bytes | None:
